@@ -1,0 +1,1 @@
+namespace EventPipeline.Bench; internal static class Program { public static int Main() => 0; }
