@@ -13,12 +13,12 @@ public static class ClickHouseIdentifier
     public static string Quote(string name)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        var control = name.AsSpan().IndexOfAnyInRange('\0', '\x1f');
-        if (control >= 0 || name.Contains('\x7f'))
-            throw new ArgumentException($"identifier '{name[..Math.Max(control, 0)]}...' contains a control character", nameof(name));
         var quoted = new StringBuilder(name.Length + 2).Append('`');
-        foreach (var c in name)
+        for (var i = 0; i < name.Length; i++)
         {
+            var c = name[i];
+            if (char.IsControl(c))
+                throw new ArgumentException($"identifier contains a control character (U+{(int)c:X4}) at index {i}", nameof(name));
             if (c is '\\' or '`')
                 quoted.Append('\\');
             quoted.Append(c);
