@@ -25,4 +25,18 @@ public static class ClickHouseIdentifier
         }
         return quoted.Append('`').ToString();
     }
+
+    /// <summary>Checks a configured name up front so that a bad one fails at start, naming its configuration key.</summary>
+    public static void Validate(string name, string key)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException($"{key} must not be empty", key);
+        if (name.Length > 255)
+            throw new ArgumentException($"{key} is longer than 255 characters", key);
+        foreach (var c in name)
+        {
+            if (char.IsControl(c))
+                throw new ArgumentException($"{key} contains a control character", key);
+        }
+    }
 }

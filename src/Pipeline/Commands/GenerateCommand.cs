@@ -1,0 +1,79 @@
+using System.CommandLine;
+using EventPipeline.Host.Configuration;
+using EventPipeline.Host.Generation;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.Host.Commands;
+
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var events = new Option<long>("--events") { Description = "How many events to produce.", DefaultValueFactory = _ => 100_000 };
+        var rate = new Option<double>("--rate") { Description = "Events per second; 0 = as fast as possible.", DefaultValueFactory = _ => 0 };
+        var malformed = new Option<double>("--malformed") { Description = "Fraction (0..1) of malformed messages.", DefaultValueFactory = _ => 0 };
+        var protobuf = new Option<double>("--protobuf") { Description = "Fraction (0..1) of good events sent as Confluent-framed Protobuf.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Generator seed (same seed, same events).", DefaultValueFactory = _ => 42 };
+        var apps = new Option<int>("--apps") { Description = "Distinct app_ids (Zipf-skewed).", DefaultValueFactory = _ => 50 };
+        var topic = new Option<string?>("--topic") { Description = "Target topic (default: Kafka:Topic)." };
+        var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
+        var roundRobin = new Option<bool>("--round-robin") { Description = "Spread evenly over partitions instead of keying by app_id." };
+        var output = new Option<FileInfo?>("--output") { Description = "Write JSON lines to this file instead of Kafka ('-' for stdout)." };
+        var command = new Command("generate", "Produce synthetic mobile analytics events (skewed app_ids, optional malformed share).")
+        {
+            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var generatorOptions = new EventGeneratorOptions
+            {
+                Seed = parse.GetValue(seed),
+                AppCount = parse.GetValue(apps),
+                MalformedFraction = parse.GetValue(malformed),
+                ProtobufFraction = parse.GetValue(protobuf),
+                StartTimestampMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            };
+            if (generatorOptions.MalformedFraction is < 0 or > 1 || generatorOptions.ProtobufFraction is < 0 or > 1)
+            {
+                await Console.Error.WriteLineAsync("--malformed and --protobuf must be between 0 and 1").ConfigureAwait(false);
+                return 2;
+            }
+            var count = parse.GetValue(events);
+            if (parse.GetValue(output) is { } file)
+                return await WriteFileAsync(file, count, generatorOptions, cancellationToken).ConfigureAwait(false);
+
+            var configuration = PipelineSettings.BuildConfiguration(parse.UnmatchedTokens);
+            var servers = parse.GetValue(bootstrap) ?? configuration["Kafka:BootstrapServers"];
+            var target = parse.GetValue(topic) ?? configuration["Kafka:Topic"];
+            if (string.IsNullOrWhiteSpace(servers) || string.IsNullOrWhiteSpace(target))
+            {
+                await Console.Error.WriteLineAsync("configuration error: Kafka:BootstrapServers and Kafka:Topic (or --bootstrap-servers and --topic) are required").ConfigureAwait(false);
+                return 2;
+            }
+            using var shutdown = new ShutdownSignal();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
+            var summary = await EventProducer.ProduceAsync(
+                new ProduceRequest(servers, target, count, generatorOptions, parse.GetValue(rate), parse.GetValue(roundRobin)),
+                produced => Console.Error.Write($"\rproduced {produced:N0}/{count:N0}"), linked.Token).ConfigureAwait(false);
+            await Console.Error.WriteLineAsync().ConfigureAwait(false);
+            Console.WriteLine($"produced={summary.Produced} malformed={summary.Malformed} seconds={summary.Elapsed.TotalSeconds:F2} " +
+                $"events_per_second={summary.Produced / Math.Max(summary.Elapsed.TotalSeconds, 1e-9):F0}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task<int> WriteFileAsync(FileInfo file, long count, EventGeneratorOptions options, CancellationToken cancellationToken)
+    {
+        var generator = new EventGenerator(options with { ProtobufFraction = 0 });
+        await using var stream = file.Name == "-" ? Console.OpenStandardOutput() : file.Create();
+        for (long i = 0; i < count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await stream.WriteAsync(generator.Next().Payload, cancellationToken).ConfigureAwait(false);
+            stream.WriteByte((byte)'\n');
+        }
+        return 0;
+    }
+}

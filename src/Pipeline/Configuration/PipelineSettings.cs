@@ -1,0 +1,258 @@
+using Confluent.Kafka;
+using EventPipeline.Stages;
+using Microsoft.Extensions.Configuration;
+
+namespace EventPipeline.Host.Configuration;
+
+/// <summary>Thrown at start for a bad configuration value; the message always names the key.</summary>
+public sealed class ConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
+
+public sealed class KafkaSettings
+{
+    public string BootstrapServers { get; set; } = "";
+    public string Topic { get; set; } = "";
+    public string GroupId { get; set; } = "event-pipeline";
+
+    /// <summary>earliest or latest: where a consumer group without committed offsets starts.</summary>
+    public string AutoOffsetReset { get; set; } = "earliest";
+
+    public int CommitIntervalMs { get; set; } = 1000;
+
+    /// <summary>Passed to librdkafka as is (security.protocol, sasl.*, ssl.*, fetch tuning...).</summary>
+    public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class ClickHouseSettings
+{
+    public string Url { get; set; } = "";
+    public string Database { get; set; } = "default";
+    public string Table { get; set; } = "events";
+    public string Username { get; set; } = "default";
+    public string Password { get; set; } = "";
+
+    /// <summary>Read the password from this file instead (a mounted Kubernetes secret, say).</summary>
+    public string PasswordFile { get; set; } = "";
+
+    /// <summary>none or gzip.</summary>
+    public string Compression { get; set; } = "none";
+
+    public int MaxConcurrentInserts { get; set; } = 2;
+    public int RequestTimeoutSeconds { get; set; } = 60;
+}
+
+public sealed class BatchSettings
+{
+    /// <summary>Only "static" for now; the learned policy arrives with its own issue.</summary>
+    public string Policy { get; set; } = "static";
+
+    public int Size { get; set; } = 50_000;
+    public int MaxLatencyMs { get; set; } = 1000;
+    public int MaxSize { get; set; } = 200_000;
+}
+
+public sealed class DecodeSettings
+{
+    public int Parallelism { get; set; } = 2;
+    public int MaxMessageBytes { get; set; } = 1_048_576;
+}
+
+public sealed class DeadLetterSettings
+{
+    /// <summary>Defaults to "&lt;Kafka:Topic&gt;.dlq".</summary>
+    public string Topic { get; set; } = "";
+
+    public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class MetricsSettings
+{
+    /// <summary>Port for /metrics, /healthz and /readyz; 0 turns the endpoint off.</summary>
+    public int Port { get; set; } = 9464;
+
+    public string Host { get; set; } = "0.0.0.0";
+}
+
+public sealed class PipelineSection
+{
+    /// <summary>Bounded capacity of each message queue between stages.</summary>
+    public int QueueCapacity { get; set; } = 8192;
+
+    /// <summary>How long SIGTERM waits for in-flight batches before committing only what is durable.</summary>
+    public int DrainTimeoutSeconds { get; set; } = 30;
+}
+
+/// <summary>
+/// The whole configuration: appsettings.json, then PIPELINE_-prefixed environment variables (__ separates
+/// sections), then --Section:Key=value arguments. <see cref="Load"/> validates everything before anything starts.
+/// </summary>
+public sealed class PipelineSettings
+{
+    public KafkaSettings Kafka { get; set; } = new();
+    public ClickHouseSettings ClickHouse { get; set; } = new();
+    public BatchSettings Batch { get; set; } = new();
+    public DecodeSettings Decode { get; set; } = new();
+    public DeadLetterSettings DeadLetter { get; set; } = new();
+    public MetricsSettings Metrics { get; set; } = new();
+    public PipelineSection Pipeline { get; set; } = new();
+
+    public static IConfigurationRoot BuildConfiguration(IEnumerable<string> commandLineArgs, string? basePath = null) =>
+        new ConfigurationBuilder()
+            .SetBasePath(basePath ?? AppContext.BaseDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile(Path.Combine(Directory.GetCurrentDirectory(), "appsettings.json"), optional: true)
+            .AddEnvironmentVariables("PIPELINE_")
+            .AddCommandLine(commandLineArgs.ToArray())
+            .Build();
+
+    public static PipelineSettings Load(IConfiguration configuration)
+    {
+        var settings = new PipelineSettings();
+        try
+        {
+            foreach (var section in configuration.GetChildren())
+            {
+                if (section.Key is "Logging")
+                    continue;
+                if (typeof(PipelineSettings).GetProperty(section.Key) is null)
+                    throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Metrics, Pipeline, Logging)");
+            }
+            configuration.Bind(settings, options => options.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder names the key ("...at 'Batch:Size' to type..." or "'Sise' was not found on type...").
+            throw new ConfigurationException($"Invalid configuration: {ex.Message}", ex);
+        }
+        settings.Validate();
+        return settings;
+    }
+
+    public void Validate()
+    {
+        Require(Kafka.BootstrapServers, "Kafka:BootstrapServers");
+        Require(Kafka.Topic, "Kafka:Topic");
+        Require(Kafka.GroupId, "Kafka:GroupId");
+        _ = ParseAutoOffsetReset();
+        Positive(Kafka.CommitIntervalMs, "Kafka:CommitIntervalMs");
+        Require(ClickHouse.Url, "ClickHouse:Url");
+        if (!Uri.TryCreate(ClickHouse.Url, UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
+            throw new ConfigurationException($"ClickHouse:Url '{ClickHouse.Url}' must be an absolute http:// or https:// URL");
+        if (!string.IsNullOrEmpty(url.UserInfo))
+            throw new ConfigurationException("ClickHouse:Url must not carry credentials; use ClickHouse:Username and ClickHouse:Password or ClickHouse:PasswordFile");
+        Require(ClickHouse.Database, "ClickHouse:Database");
+        Require(ClickHouse.Table, "ClickHouse:Table");
+        if (ClickHouse.Compression is not ("none" or "gzip"))
+            throw new ConfigurationException($"ClickHouse:Compression '{ClickHouse.Compression}' must be none or gzip");
+        if (!string.IsNullOrEmpty(ClickHouse.PasswordFile) && !File.Exists(ClickHouse.PasswordFile))
+            throw new ConfigurationException($"ClickHouse:PasswordFile '{ClickHouse.PasswordFile}' does not exist");
+        if (!string.IsNullOrEmpty(ClickHouse.PasswordFile) && !string.IsNullOrEmpty(ClickHouse.Password))
+            throw new ConfigurationException("ClickHouse:Password and ClickHouse:PasswordFile are both set; keep one");
+        InRange(ClickHouse.MaxConcurrentInserts, 1, 64, "ClickHouse:MaxConcurrentInserts");
+        Positive(ClickHouse.RequestTimeoutSeconds, "ClickHouse:RequestTimeoutSeconds");
+        if (Batch.Policy != "static")
+            throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static)");
+        InRange(Batch.MaxSize, 1, 10_000_000, "Batch:MaxSize");
+        InRange(Batch.Size, 1, Batch.MaxSize, "Batch:Size");
+        Positive(Batch.MaxLatencyMs, "Batch:MaxLatencyMs");
+        InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
+        InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
+        InRange(Metrics.Port, 0, 65535, "Metrics:Port");
+        InRange(Pipeline.QueueCapacity, 1, 10_000_000, "Pipeline:QueueCapacity");
+        Positive(Pipeline.DrainTimeoutSeconds, "Pipeline:DrainTimeoutSeconds");
+        foreach (var key in Kafka.Properties.Keys)
+        {
+            if (key is "enable.auto.commit" or "enable.auto.offset.store")
+                throw new ConfigurationException($"Kafka:Properties:{key} cannot be set: offsets are committed only after ClickHouse acknowledged the rows");
+        }
+    }
+
+    public string DeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetter.Topic) ? $"{Kafka.Topic}.dlq" : DeadLetter.Topic;
+
+    public string ResolvePassword() =>
+        string.IsNullOrEmpty(ClickHouse.PasswordFile) ? ClickHouse.Password : File.ReadAllText(ClickHouse.PasswordFile).TrimEnd('\r', '\n');
+
+    public AutoOffsetReset ParseAutoOffsetReset() => Kafka.AutoOffsetReset.ToLowerInvariant() switch
+    {
+        "earliest" or "smallest" or "beginning" => AutoOffsetReset.Earliest,
+        "latest" or "largest" or "end" => AutoOffsetReset.Latest,
+        _ => throw new ConfigurationException($"Kafka:AutoOffsetReset '{Kafka.AutoOffsetReset}' must be earliest or latest"),
+    };
+
+    public KafkaSourceOptions ToSourceOptions() => new()
+    {
+        BootstrapServers = Kafka.BootstrapServers,
+        Topic = Kafka.Topic,
+        GroupId = Kafka.GroupId,
+        AutoOffsetReset = ParseAutoOffsetReset(),
+        ClientProperties = Kafka.Properties,
+        CommitInterval = TimeSpan.FromMilliseconds(Kafka.CommitIntervalMs),
+    };
+
+    public ClickHouseSinkOptions ToSinkOptions() => new()
+    {
+        Url = new Uri(ClickHouse.Url),
+        Database = ClickHouse.Database,
+        Table = ClickHouse.Table,
+        Username = ClickHouse.Username,
+        Password = ResolvePassword(),
+        Gzip = ClickHouse.Compression == "gzip",
+        MaxConcurrentInserts = ClickHouse.MaxConcurrentInserts,
+        RequestTimeout = TimeSpan.FromSeconds(ClickHouse.RequestTimeoutSeconds),
+    };
+
+    public BatchStageOptions ToBatchOptions() => new()
+    {
+        BoundedCapacity = Pipeline.QueueCapacity,
+        MaxLatency = TimeSpan.FromMilliseconds(Batch.MaxLatencyMs),
+        MaxSize = Batch.MaxSize,
+    };
+
+    public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueCapacity, Parallelism = Decode.Parallelism };
+
+    public DeadLetterOptions ToDeadLetterOptions() => new()
+    {
+        // The dead-letter producer talks to the same cluster with the same security settings unless overridden.
+        BootstrapServers = Kafka.BootstrapServers,
+        Topic = DeadLetterTopic,
+        ClientProperties = MergeProducerProperties(),
+    };
+
+    /// <summary>A one-line description for the start-up log: never contains a secret.</summary>
+    public string Describe() =>
+        $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
+        $"clickhouse={new Uri(ClickHouse.Url).GetLeftPart(UriPartial.Path)} table={ClickHouse.Database}.{ClickHouse.Table} user={ClickHouse.Username} " +
+        $"batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}";
+
+    private Dictionary<string, string> MergeProducerProperties()
+    {
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in Kafka.Properties)
+        {
+            // Consumer-only settings would make the producer refuse to start.
+            if (key.StartsWith("security.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal) ||
+                key.StartsWith("ssl.", StringComparison.Ordinal))
+                merged[key] = value;
+        }
+        foreach (var (key, value) in DeadLetter.Properties)
+            merged[key] = value;
+        return merged;
+    }
+
+    private static void Require(string value, string key)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+            throw new ConfigurationException($"{key} is required");
+    }
+
+    private static void Positive(int value, string key)
+    {
+        if (value <= 0)
+            throw new ConfigurationException($"{key} must be positive (got {value})");
+    }
+
+    private static void InRange(int value, int min, int max, string key)
+    {
+        if (value < min || value > max)
+            throw new ConfigurationException($"{key} must be between {min} and {max} (got {value})");
+    }
+}

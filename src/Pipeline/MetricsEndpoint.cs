@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace EventPipeline.Host;
+
+/// <summary>/metrics for Prometheus, /healthz for liveness and /readyz for readiness, on one small Kestrel server.</summary>
+public sealed class MetricsEndpoint : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private MetricsEndpoint(WebApplication app) => _app = app;
+
+    public int Port { get; private set; }
+
+    public static async Task<MetricsEndpoint> StartAsync(string host, int port, CollectorRegistry registry, Func<bool> healthy, Func<bool> ready,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggerFactory);
+        builder.WebHost.UseUrls($"http://{host}:{port}");
+        var app = builder.Build();
+        app.MapMetrics("/metrics", registry);
+        app.MapGet("/healthz", () => healthy() ? Results.Text("ok\n") : Results.Text("failed\n", statusCode: 503));
+        app.MapGet("/readyz", () => ready() ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: 503));
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var endpoint = new MetricsEndpoint(app);
+        endpoint.Port = new Uri(app.Urls.First()).Port;
+        return endpoint;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}

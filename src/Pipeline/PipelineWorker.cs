@@ -1,0 +1,152 @@
+using System.Threading.Tasks.Dataflow;
+using EventPipeline.Host.Configuration;
+using EventPipeline.Stages;
+using EventPipeline.Stages.Batching;
+using EventPipeline.Stages.ClickHouse;
+using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Flow;
+using Microsoft.Extensions.Logging;
+
+namespace EventPipeline.Host;
+
+/// <summary>
+/// The composition root of one worker: Kafka source -> decode -> batch -> ClickHouse sink, with the dead-letter
+/// stage beside them and the offset commit stage behind the source. Runs until the stop token fires, then drains.
+/// </summary>
+public sealed class PipelineWorker
+{
+    private readonly PipelineSettings _settings;
+    private readonly PipelineMetrics _metrics;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly LatencyRecorder? _latency;
+    private readonly IBatchSizePolicy _policy;
+    private KafkaSourceStage? _source;
+    private ClickHouseSinkStage? _sink;
+    private DeadLetterStage? _deadLetter;
+    private OffsetCommitStage? _commits;
+    private volatile bool _schemaLoaded;
+
+    public PipelineWorker(PipelineSettings settings, PipelineMetrics metrics, ILoggerFactory loggerFactory,
+        LatencyRecorder? latency = null, IBatchSizePolicy? policy = null)
+    {
+        settings.Validate();
+        _settings = settings;
+        _metrics = metrics;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<PipelineWorker>();
+        _latency = latency;
+        _policy = policy ?? new StaticBatchSizePolicy(settings.Batch.Size);
+    }
+
+    public long Consumed => _source?.Consumed ?? 0;
+    public long Inserted => _sink?.RowsInserted ?? 0;
+    public long DeadLettered => _deadLetter?.Acknowledged ?? 0;
+    public long InFlight => _commits?.InFlight ?? 0;
+    public bool IsPaused => _source?.IsPaused ?? false;
+
+    /// <summary>Alive: the worker has not failed. Ready: it knows its table, has partitions and ClickHouse answers.</summary>
+    public bool IsHealthy { get; private set; } = true;
+
+    public bool IsReady => IsHealthy && _schemaLoaded && _source is { HasAssignment: true } && _sink is { IsFailing: false };
+
+    /// <summary>Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds.</summary>
+    public async Task RunAsync(CancellationToken stop)
+    {
+        _logger.LogInformation("Starting: {Settings}", _settings.Describe());
+        var sinkOptions = _settings.ToSinkOptions();
+        var client = new ClickHouseHttpClient(sinkOptions.Url, sinkOptions.Database, sinkOptions.Username, sinkOptions.Password, sinkOptions.RequestTimeout);
+        var mapping = await LoadMappingAsync(client, stop).ConfigureAwait(false);
+        if (mapping is null)
+        {
+            client.Dispose();
+            return; // stopped before ClickHouse ever answered: nothing consumed, nothing to drain
+        }
+        _schemaLoaded = true;
+
+        using var drainTimeout = new CancellationTokenSource();
+        using var onStop = stop.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(_settings.Pipeline.DrainTimeoutSeconds)));
+        var abort = drainTimeout.Token;
+
+        var decoder = new EventDecoder(new EventDecoderOptions
+        {
+            MaxMessageBytes = _settings.Decode.MaxMessageBytes,
+            PropertyColumns = mapping.PropertyColumns,
+        });
+        _commits = new OffsetCommitStage(_metrics, _loggerFactory.CreateLogger<OffsetCommitStage>());
+        _source = new KafkaSourceStage(_settings.ToSourceOptions(), _commits, _metrics, _loggerFactory.CreateLogger<KafkaSourceStage>());
+        var decode = new DecodeStage(_settings.ToDecodeOptions(), decoder, _metrics);
+        var batch = new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics);
+        using var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency);
+        using var deadLetter = _deadLetter = new DeadLetterStage(_settings.ToDeadLetterOptions(), _metrics, _loggerFactory.CreateLogger<DeadLetterStage>());
+
+        decode.LinkTo(batch.Input, deadLetter.Block);
+        batch.Start(sink.Block, deadLetter.Block);
+        sink.Start(deadLetter.Block, outcome => batch.ReportInsert(outcome), abort);
+        // The dead-letter stage has three producers; it completes after all of them.
+        _ = Task.WhenAll(decode.Block.Completion, batch.Completion, sink.Block.Completion)
+            .ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
+
+        _metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
+            _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
+            _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
+            _metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(((ActionBlock<PipelineMessage>)deadLetter.Block).InputCount);
+        });
+
+        try
+        {
+            await _source.RunAsync(decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stop, abort).ConfigureAwait(false);
+            _logger.LogInformation("Stopped: consumed {Consumed}, inserted {Inserted}, dead-lettered {DeadLettered}, uncommitted {InFlight}",
+                Consumed, Inserted, DeadLettered, InFlight);
+        }
+        catch (Exception ex)
+        {
+            IsHealthy = false;
+            _logger.LogCritical(ex, "The pipeline failed");
+            throw;
+        }
+    }
+
+    /// <summary>Reads the target table's columns, waiting for ClickHouse if it is not up yet.</summary>
+    private async Task<TableMapping?> LoadMappingAsync(ClickHouseHttpClient client, CancellationToken stop)
+    {
+        var delay = TimeSpan.FromMilliseconds(250);
+        while (true)
+        {
+            try
+            {
+                var schema = await client.DescribeTableAsync(_settings.ClickHouse.Table, stop).ConfigureAwait(false);
+                var mapping = TableMapping.Create(schema);
+                _logger.LogInformation("Inserting into {Database}.{Table}: {Columns}", _settings.ClickHouse.Database, _settings.ClickHouse.Table, mapping.InsertColumnList);
+                return mapping;
+            }
+            catch (ClickHouseServerException ex) when (ex.Code is 60 or 81)
+            {
+                throw new ConfigurationException($"ClickHouse:Table '{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}' does not exist: {ex.Message}", ex);
+            }
+            catch (ClickHouseServerException ex) when (ex.Code is 192 or 193 or 516 or 497)
+            {
+                throw new ConfigurationException($"ClickHouse:Username/ClickHouse:Password were refused: {ex.Message}", ex);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !stop.IsCancellationRequested)
+            {
+                _logger.LogWarning("ClickHouse at {Url} not available yet ({Reason}); retrying", _settings.ClickHouse.Url, ex.Message);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return null;
+            }
+            try
+            {
+                await Task.Delay(delay, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+        }
+    }
+}

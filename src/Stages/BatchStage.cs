@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Dataflow;
+using EventPipeline.Stages.Batching;
+using EventPipeline.Stages.ClickHouse;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Stages;
+
+public sealed record BatchStageOptions
+{
+    /// <summary>Decoded events waiting to be added to a batch (Pipeline:QueueCapacity).</summary>
+    public int BoundedCapacity { get; init; } = 8192;
+
+    /// <summary>The oldest row of a batch waits at most this long before the batch is flushed (Batch:MaxLatency).</summary>
+    public TimeSpan MaxLatency { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Upper bound on whatever the policy asks for (Batch:MaxSize): bounds the memory of one batch.</summary>
+    public int MaxSize { get; init; } = 200_000;
+
+    public void Validate()
+    {
+        if (BoundedCapacity < 1)
+            throw new ArgumentOutOfRangeException("Pipeline:QueueCapacity", BoundedCapacity, "must be at least 1");
+        if (MaxLatency <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException("Batch:MaxLatency", MaxLatency, "must be positive");
+        if (MaxSize < 1)
+            throw new ArgumentOutOfRangeException("Batch:MaxSize", MaxSize, "must be at least 1");
+    }
+}
+
+/// <summary>
+/// Stage 3: encodes each decoded event as a RowBinary row straight into the current batch's pooled buffer and
+/// flushes the batch to the sink when it reaches the size the policy chose or its oldest row reaches
+/// <see cref="BatchStageOptions.MaxLatency"/>. A row that does not fit its column goes to the dead letter; the
+/// rest of the batch is unaffected.
+/// </summary>
+public sealed class BatchStage
+{
+    public const string StageName = "batch";
+
+    private readonly BatchStageOptions _options;
+    private readonly EventRowEncoder _encoder;
+    private readonly IBatchSizePolicy _policy;
+    private readonly PipelineMetrics _metrics;
+    private readonly BufferBlock<PipelineMessage> _input;
+    private readonly RateMeter _arrivals = new();
+    private double _lastInsertSeconds;
+
+    public BatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, PipelineMetrics metrics)
+    {
+        options.Validate();
+        _options = options;
+        _encoder = encoder;
+        _policy = policy;
+        _metrics = metrics;
+        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
+    }
+
+    public ITargetBlock<PipelineMessage> Input => _input;
+    public int QueuedMessages => _input.Count;
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts batching into <paramref name="sink"/>; completes the sink when the input completes.</summary>
+    public void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter) =>
+        Completion = Task.Run(() => RunAsync(sink, deadLetter));
+
+    /// <summary>Lets the sink tell the stage how long inserts take now; the policy sees it with the next batch.</summary>
+    public void ReportInsert(in BatchInsertOutcome outcome)
+    {
+        Volatile.Write(ref _lastInsertSeconds, outcome.InsertSeconds);
+        _policy.OnInserted(outcome);
+    }
+
+    private async Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter)
+    {
+        try
+        {
+            while (await _input.OutputAvailableAsync().ConfigureAwait(false))
+            {
+                var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))), 1, _options.MaxSize);
+                _metrics.BatchTargetSize.Set(target);
+                var batch = await FillAsync(target, deadLetter).ConfigureAwait(false);
+                if (batch is null)
+                    continue;
+                _metrics.BatchSize.Observe(batch.Count);
+                _metrics.StageMessages.WithLabels(StageName, "ok").Inc(batch.Count);
+                if (!await sink.SendAsync(batch).ConfigureAwait(false))
+                {
+                    batch.Dispose();
+                    throw new InvalidOperationException("The ClickHouse sink stopped accepting batches");
+                }
+            }
+            sink.Complete();
+        }
+        catch (Exception ex)
+        {
+            sink.Fault(ex);
+            throw;
+        }
+    }
+
+    private async Task<InsertBatch?> FillAsync(int target, ITargetBlock<PipelineMessage> deadLetter)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var deadline = started + (long)(_options.MaxLatency.TotalSeconds * Stopwatch.Frequency);
+        var payload = new PooledBufferWriter();
+        var messages = new List<PipelineMessage>(Math.Min(target, 65_536));
+        using var timeout = new CancellationTokenSource();
+        var timerArmed = false;
+        while (messages.Count < target)
+        {
+            if (_input.TryReceive(out var message))
+            {
+                _arrivals.Add(1);
+                if (message.Lease.IsRevoked)
+                {
+                    _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
+                    continue;
+                }
+                if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
+                    messages.Add(message);
+                else
+                {
+                    message.Failure = new DeadLetterReason("encode", "column_value", error!);
+                    _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+                    await deadLetter.SendAsync(message).ConfigureAwait(false);
+                }
+                continue;
+            }
+
+            var remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= 0)
+                break;
+            if (!timerArmed)
+            {
+                timeout.CancelAfter(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency));
+                timerArmed = true;
+            }
+            try
+            {
+                if (!await _input.OutputAvailableAsync(timeout.Token).ConfigureAwait(false))
+                    break; // input completed: flush what we have
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+
+        _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (messages.Count == 0)
+        {
+            payload.Dispose();
+            return null;
+        }
+        return new InsertBatch(payload, messages, started);
+    }
+}
+
+/// <summary>An exponentially smoothed events-per-second meter, cheap enough to call per message.</summary>
+internal sealed class RateMeter
+{
+    private readonly object _gate = new();
+    private long _windowStart = Stopwatch.GetTimestamp();
+    private long _count;
+    private double _rate;
+
+    public void Add(int count)
+    {
+        lock (_gate)
+        {
+            _count += count;
+            var elapsed = Stopwatch.GetElapsedTime(_windowStart).TotalSeconds;
+            if (elapsed < 0.25)
+                return;
+            var current = _count / elapsed;
+            _rate = _rate == 0 ? current : 0.7 * _rate + 0.3 * current;
+            _count = 0;
+            _windowStart = Stopwatch.GetTimestamp();
+        }
+    }
+
+    public double PerSecond
+    {
+        get { lock (_gate) return _rate; }
+    }
+}

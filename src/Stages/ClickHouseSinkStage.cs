@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Net;
+using System.Threading.Tasks.Dataflow;
+using EventPipeline.Stages.Batching;
+using EventPipeline.Stages.ClickHouse;
+using EventPipeline.Stages.Flow;
+using Microsoft.Extensions.Logging;
+
+namespace EventPipeline.Stages;
+
+public sealed record ClickHouseSinkOptions
+{
+    public required Uri Url { get; init; }
+    public string Database { get; init; } = "default";
+    public required string Table { get; init; }
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+
+    /// <summary>Gzip the request body (ClickHouse:Compression = gzip). Worth it when the network, not the CPU, is the limit.</summary>
+    public bool Gzip { get; init; }
+
+    /// <summary>Inserts in flight at once (ClickHouse:MaxConcurrentInserts); also the sink's queue length in batches.</summary>
+    public int MaxConcurrentInserts { get; init; } = 2;
+
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(15);
+
+    public void Validate()
+    {
+        if (!Url.IsAbsoluteUri || (Url.Scheme != Uri.UriSchemeHttp && Url.Scheme != Uri.UriSchemeHttps))
+            throw new ArgumentException($"ClickHouse:Url '{Url}' must be an absolute http:// or https:// URL", "ClickHouse:Url");
+        ClickHouseIdentifier.Validate(Database, "ClickHouse:Database");
+        ClickHouseIdentifier.Validate(Table, "ClickHouse:Table");
+        if (MaxConcurrentInserts is < 1 or > 64)
+            throw new ArgumentOutOfRangeException("ClickHouse:MaxConcurrentInserts", MaxConcurrentInserts, "must be between 1 and 64");
+        if (RequestTimeout <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException("ClickHouse:RequestTimeout", RequestTimeout, "must be positive");
+    }
+}
+
+/// <summary>
+/// Stage 4: bulk-inserts RowBinary batches over HTTP. Transient failures (connection, timeout, 5xx, too many
+/// parts) are retried with exponential backoff and full jitter, resending identical bytes, for as long as it
+/// takes: offsets stay uncommitted meanwhile and backpressure pauses the consumer. A batch the server rejects
+/// for its data is split in halves until the offending rows are isolated; those go to the dead letter.
+/// </summary>
+public sealed class ClickHouseSinkStage : IDisposable
+{
+    public const string StageName = "sink";
+
+    // Errors caused by the bytes of some row: retrying cannot help, splitting finds the row.
+    private static readonly HashSet<int> DataErrorCodes =
+    [
+        6, // CANNOT_PARSE_TEXT
+        26, // CANNOT_PARSE_QUOTED_STRING
+        27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+        32, // ATTEMPT_TO_READ_AFTER_EOF
+        33, // CANNOT_READ_ALL_DATA
+        38, // CANNOT_PARSE_DATE
+        41, // CANNOT_PARSE_DATETIME
+        53, // TYPE_MISMATCH
+        69, // ARGUMENT_OUT_OF_BOUND
+        70, // CANNOT_CONVERT_TYPE
+        72, // CANNOT_PARSE_NUMBER
+        117, // INCORRECT_DATA
+        131, // TOO_LARGE_STRING_SIZE
+    ];
+
+    private readonly ClickHouseSinkOptions _options;
+    private readonly ClickHouseHttpClient _client;
+    private readonly EventRowEncoder _encoder;
+    private readonly string _insertQuery;
+    private readonly PipelineMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly LatencyRecorder? _latency;
+    private ITargetBlock<PipelineMessage>? _deadLetter;
+    private Action<BatchInsertOutcome>? _onInserted;
+    private CancellationToken _abort;
+    private long _rowsInserted;
+    private long _consecutiveFailures;
+
+    public ClickHouseSinkStage(ClickHouseSinkOptions options, ClickHouseHttpClient client, TableMapping mapping, PipelineMetrics metrics,
+        ILogger<ClickHouseSinkStage> logger, LatencyRecorder? latency = null)
+    {
+        options.Validate();
+        _options = options;
+        _client = client;
+        _encoder = new EventRowEncoder(mapping);
+        _insertQuery = mapping.BuildInsertQuery(options.Database, options.Table);
+        _metrics = metrics;
+        _logger = logger;
+        _latency = latency;
+        Block = new ActionBlock<InsertBatch>(InsertBatchAsync, new ExecutionDataflowBlockOptions
+        {
+            BoundedCapacity = options.MaxConcurrentInserts,
+            MaxDegreeOfParallelism = options.MaxConcurrentInserts,
+        });
+    }
+
+    public ActionBlock<InsertBatch> Block { get; }
+    public long RowsInserted => Interlocked.Read(ref _rowsInserted);
+
+    /// <summary>True while the last insert attempts keep failing (readiness reports it).</summary>
+    public bool IsFailing => Interlocked.Read(ref _consecutiveFailures) >= 3;
+
+    /// <param name="deadLetter">Where rows the server rejects go.</param>
+    /// <param name="onInserted">Told about every finished insert (the batch policy learns from it).</param>
+    /// <param name="abort">Stops retrying: the batches not inserted stay uncommitted.</param>
+    public void Start(ITargetBlock<PipelineMessage> deadLetter, Action<BatchInsertOutcome> onInserted, CancellationToken abort)
+    {
+        _deadLetter = deadLetter;
+        _onInserted = onInserted;
+        _abort = abort;
+    }
+
+    private async Task InsertBatchAsync(InsertBatch batch)
+    {
+        using (batch)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                await InsertWithSplitAsync(batch.Messages, batch.Payload, _abort).ConfigureAwait(false);
+                _metrics.StageMessages.WithLabels(StageName, "ok").Inc(batch.Count);
+            }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+                // Shutdown gave up on this batch: its offsets are never committed, so the rows are read again.
+                _metrics.StageMessages.WithLabels(StageName, "abandoned").Inc(batch.Count);
+            }
+            _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    private async Task InsertWithSplitAsync(List<PipelineMessage> messages, PooledBufferWriter payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await InsertWithRetryAsync(messages, payload, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (ClickHouseServerException ex) when (IsDataError(ex))
+        {
+            if (messages.Count == 1)
+            {
+                await RejectAsync(messages[0], ex).ConfigureAwait(false);
+                return;
+            }
+            _logger.LogWarning("ClickHouse rejected a batch of {Rows} rows for its data (code {Code}); splitting to find the bad rows",
+                messages.Count, ex.Code);
+        }
+
+        var half = messages.Count / 2;
+        foreach (var part in new[] { messages.GetRange(0, half), messages.GetRange(half, messages.Count - half) })
+        {
+            using var partPayload = new PooledBufferWriter();
+            foreach (var message in part)
+            {
+                // These rows encoded once already; the encoder is deterministic.
+                _encoder.TryEncode(partPayload, message.Event!, message.Coordinates, out _);
+            }
+            await InsertWithSplitAsync(part, partPayload, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task InsertWithRetryAsync(List<PipelineMessage> messages, PooledBufferWriter payload, CancellationToken cancellationToken)
+    {
+        var backoff = _options.InitialBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            string cause;
+            try
+            {
+                using var content = payload.CreateHttpContent(_options.Gzip);
+                await _client.InsertAsync(_insertQuery, content, cancellationToken).ConfigureAwait(false);
+                var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                _metrics.InsertDuration.WithLabels("ok").Observe(seconds);
+                Interlocked.Exchange(ref _consecutiveFailures, 0);
+                Acknowledge(messages, payload.Length, seconds);
+                return;
+            }
+            catch (ClickHouseServerException ex) when (IsDataError(ex))
+            {
+                _metrics.InsertDuration.WithLabels("rejected").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                throw;
+            }
+            catch (ClickHouseServerException ex)
+            {
+                cause = ex.Code == 252 ? "too_many_parts" : ex.Status >= HttpStatusCode.InternalServerError ? "server_error" : "request_error";
+                LogRetry(ex.Message, attempt, cause);
+            }
+            catch (HttpRequestException ex)
+            {
+                cause = "connection";
+                LogRetry(ex.Message, attempt, cause);
+            }
+            catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // HttpClient's own timeout. The insert may or may not have happened: at-least-once resends it.
+                cause = "timeout";
+                LogRetry(ex.Message, attempt, cause);
+            }
+
+            _metrics.InsertDuration.WithLabels("error").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            _metrics.InsertRetries.WithLabels(cause).Inc();
+            Interlocked.Increment(ref _consecutiveFailures);
+            _onInserted?.Invoke(new BatchInsertOutcome(messages.Count, payload.Length, Stopwatch.GetElapsedTime(started).TotalSeconds, false, 0));
+            var delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+        }
+    }
+
+    private void Acknowledge(List<PipelineMessage> messages, long bytes, double insertSeconds)
+    {
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long oldest = nowMs;
+        foreach (var message in messages)
+        {
+            message.Complete();
+            var latencyMs = nowMs - message.TimestampMs;
+            oldest = Math.Min(oldest, message.TimestampMs);
+            _metrics.EndToEndLatency.Observe(latencyMs / 1000.0);
+            _latency?.Record(latencyMs);
+        }
+        Interlocked.Add(ref _rowsInserted, messages.Count);
+        _metrics.ClickHouseRows.Inc(messages.Count);
+        _metrics.ClickHouseBytes.Inc(bytes);
+        _onInserted?.Invoke(new BatchInsertOutcome(messages.Count, bytes, insertSeconds, true, (nowMs - oldest) / 1000.0));
+    }
+
+    private async Task RejectAsync(PipelineMessage message, ClickHouseServerException ex)
+    {
+        message.Failure = new DeadLetterReason(StageName, "clickhouse_rejected", $"ClickHouse rejected the row (code {ex.Code}): {ex.Message}");
+        _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+        if (!await _deadLetter!.SendAsync(message).ConfigureAwait(false))
+            throw new InvalidOperationException("The dead-letter stage stopped accepting messages", ex);
+    }
+
+    private void LogRetry(string reason, int attempt, string cause)
+    {
+        if (attempt == 1 || attempt % 10 == 0)
+            _logger.LogWarning("Insert failed ({Cause}, attempt {Attempt}), retrying: {Reason}", cause, attempt, reason);
+    }
+
+    private static bool IsDataError(ClickHouseServerException ex) => DataErrorCodes.Contains(ex.Code);
+
+    public void Dispose() => _client.Dispose();
+}

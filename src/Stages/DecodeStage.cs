@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Dataflow;
+using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Stages;
+
+public sealed record DecodeStageOptions
+{
+    /// <summary>Messages waiting to be decoded (Pipeline:QueueCapacity).</summary>
+    public int BoundedCapacity { get; init; } = 8192;
+
+    /// <summary>Decoder threads (Decode:Parallelism).</summary>
+    public int Parallelism { get; init; } = 2;
+
+    public void Validate()
+    {
+        if (BoundedCapacity < 1)
+            throw new ArgumentOutOfRangeException("Pipeline:QueueCapacity", BoundedCapacity, "must be at least 1");
+        if (Parallelism < 1)
+            throw new ArgumentOutOfRangeException("Decode:Parallelism", Parallelism, "must be at least 1");
+    }
+}
+
+/// <summary>
+/// Stage 2: JSON or Confluent-framed Protobuf bytes to a typed event. A message that cannot be decoded leaves
+/// with <see cref="PipelineMessage.Failure"/> set, bound for the dead-letter topic; it never faults the block.
+/// </summary>
+public sealed class DecodeStage
+{
+    public const string StageName = "decode";
+
+    // Fixed metric label values, one per DecodeErrorKind, computed once.
+    private static readonly string[] KindLabels = Enum.GetNames<DecodeErrorKind>()
+        .Select(name => string.Concat(name.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())))
+        .ToArray();
+
+    private readonly EventDecoder _decoder;
+    private readonly PipelineMetrics _metrics;
+
+    public DecodeStage(DecodeStageOptions options, EventDecoder decoder, PipelineMetrics metrics)
+    {
+        options.Validate();
+        _decoder = decoder;
+        _metrics = metrics;
+        Block = new TransformBlock<PipelineMessage, PipelineMessage>(Decode, new ExecutionDataflowBlockOptions
+        {
+            BoundedCapacity = options.BoundedCapacity,
+            MaxDegreeOfParallelism = options.Parallelism,
+            SingleProducerConstrained = true,
+        });
+    }
+
+    public TransformBlock<PipelineMessage, PipelineMessage> Block { get; }
+
+    /// <summary>Sends decoded events to <paramref name="batch"/> and failures to <paramref name="deadLetter"/>.</summary>
+    public void LinkTo(ITargetBlock<PipelineMessage> batch, ITargetBlock<PipelineMessage> deadLetter)
+    {
+        // The two predicates are exhaustive and exclusive: a message matching neither would block the stage forever.
+        Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true }, m => m.Failure is null);
+        Block.LinkTo(deadLetter, m => m.Failure is not null);
+    }
+
+    private PipelineMessage Decode(PipelineMessage message)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var result = _decoder.Decode(message.Value);
+        if (result.IsSuccess)
+        {
+            message.Event = result.Event;
+            _metrics.StageMessages.WithLabels(StageName, "ok").Inc();
+        }
+        else
+        {
+            var error = result.Error!.Value;
+            message.Failure = new DeadLetterReason(StageName, KindLabels[(int)error.Kind], error.Reason);
+            _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+        }
+        _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return message;
+    }
+}

@@ -1,0 +1,21 @@
+using Confluent.Kafka;
+
+namespace EventPipeline.Stages.Flow;
+
+/// <summary>
+/// One assignment of a partition to this worker. A revoked lease is never reused: messages still in flight for
+/// it are dropped by the stages, and the partition's new owner reads them again from the committed offset.
+/// </summary>
+public sealed class PartitionLease(TopicPartition partition)
+{
+    private volatile bool _revoked;
+
+    public TopicPartition Partition { get; } = partition;
+    public PartitionOffsets Offsets { get; } = new();
+    public bool IsRevoked => _revoked;
+
+    /// <summary>The offset last committed for this lease, -1 before the first commit.</summary>
+    public long CommittedOffset { get; set; } = -1;
+
+    public void Revoke() => _revoked = true;
+}

@@ -1,0 +1,46 @@
+using Confluent.Kafka;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.Stages.Flow;
+
+/// <summary>
+/// A Kafka message on its way through the stages. It carries its lease and sequence so that whichever stage
+/// finishes it (the sink after the insert, the dead-letter stage after the ack) can release its offset.
+/// </summary>
+public sealed class PipelineMessage
+{
+    public PipelineMessage(PartitionLease lease, long offset, long sequence, byte[]? key, byte[] value, Headers? headers, long timestampMs)
+    {
+        Lease = lease;
+        Offset = offset;
+        Sequence = sequence;
+        Key = key;
+        Value = value;
+        Headers = headers;
+        TimestampMs = timestampMs;
+    }
+
+    public PartitionLease Lease { get; }
+    public long Offset { get; }
+    public long Sequence { get; }
+    public byte[]? Key { get; }
+    public byte[] Value { get; }
+    public Headers? Headers { get; }
+
+    /// <summary>The Kafka message timestamp (producer create time): the start of end-to-end latency.</summary>
+    public long TimestampMs { get; }
+
+    public AnalyticsEvent? Event { get; set; }
+
+    /// <summary>Set when the message is bound for the dead-letter topic.</summary>
+    public DeadLetterReason? Failure { get; set; }
+
+    public KafkaCoordinates Coordinates => new(Lease.Partition.Topic, Lease.Partition.Partition.Value, Offset, TimestampMs);
+
+    public void Complete() => Lease.Offsets.Complete(Sequence);
+}
+
+/// <param name="Stage">The stage that rejected the message (decode, encode, sink).</param>
+/// <param name="Kind">A short, fixed label for metrics (e.g. malformed, missing_field, column_value).</param>
+/// <param name="Detail">The precise reason for a human.</param>
+public sealed record DeadLetterReason(string Stage, string Kind, string Detail);

@@ -1,0 +1,265 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Dataflow;
+using Confluent.Kafka;
+using EventPipeline.Stages.Flow;
+using Microsoft.Extensions.Logging;
+
+namespace EventPipeline.Stages;
+
+public sealed record KafkaSourceOptions
+{
+    public required string BootstrapServers { get; init; }
+    public required string Topic { get; init; }
+    public required string GroupId { get; init; }
+
+    /// <summary>Where a group without a committed offset starts: earliest (default) or latest.</summary>
+    public AutoOffsetReset AutoOffsetReset { get; init; } = AutoOffsetReset.Earliest;
+
+    /// <summary>Any librdkafka consumer property; these win over the values derived above.</summary>
+    public IReadOnlyDictionary<string, string> ClientProperties { get; init; } = new Dictionary<string, string>();
+
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public ConsumerConfig BuildConsumerConfig()
+    {
+        var config = new ConsumerConfig
+        {
+            BootstrapServers = BootstrapServers,
+            GroupId = GroupId,
+            AutoOffsetReset = AutoOffsetReset,
+            // Offsets are committed by OffsetCommitStage, only up to the durable watermark.
+            EnableAutoCommit = false,
+            EnableAutoOffsetStore = false,
+            // Incremental rebalancing keeps the partitions that stay with this worker flowing during a rebalance
+            // and, unlike eager rebalancing, lets the revoked ones commit (fewer duplicates).
+            PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
+            EnablePartitionEof = false,
+            ClientId = $"event-pipeline-{Environment.MachineName}",
+        };
+        foreach (var (key, value) in ClientProperties)
+            config.Set(key, value);
+        return config;
+    }
+}
+
+/// <summary>
+/// Stage 1: a consumer-group member that feeds messages into the pipeline. When the next stage is full it pauses
+/// its partitions and keeps polling (so the group does not evict it), and resumes when there is room.
+/// </summary>
+public sealed class KafkaSourceStage
+{
+    public const string StageName = "source";
+
+    private static readonly TimeSpan PollTimeout = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PausedPollTimeout = TimeSpan.FromMilliseconds(20);
+
+    private readonly KafkaSourceOptions _options;
+    private readonly OffsetCommitStage _commits;
+    private readonly PipelineMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly Queue<PipelineMessage> _waiting = new();
+    private bool _paused;
+    private bool _assignmentChanged;
+    private long _consumed;
+
+    public KafkaSourceStage(KafkaSourceOptions options, OffsetCommitStage commits, PipelineMetrics metrics, ILogger<KafkaSourceStage> logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.BootstrapServers, "Kafka:BootstrapServers");
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Topic, "Kafka:Topic");
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.GroupId, "Kafka:GroupId");
+        _options = options;
+        _commits = commits;
+        _metrics = metrics;
+        _logger = logger;
+    }
+
+    public long Consumed => Interlocked.Read(ref _consumed);
+    public bool IsPaused => Volatile.Read(ref _paused);
+    public bool HasAssignment => _commits.Leases.Count > 0;
+
+    /// <summary>
+    /// Consumes until <paramref name="stop"/> fires, then completes <paramref name="target"/>, waits for
+    /// <paramref name="drained"/> (everything downstream finished) unless <paramref name="abort"/> fires first,
+    /// commits what is durable and leaves the group.
+    /// </summary>
+    public Task RunAsync(ITargetBlock<PipelineMessage> target, Func<Task> drained, CancellationToken stop, CancellationToken abort) =>
+        Task.Factory.StartNew(() => Run(target, drained, stop, abort), CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private void Run(ITargetBlock<PipelineMessage> target, Func<Task> drained, CancellationToken stop, CancellationToken abort)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_options.BuildConsumerConfig())
+            .SetPartitionsAssignedHandler((c, partitions) =>
+            {
+                foreach (var partition in partitions)
+                    _commits.Assign(partition);
+                _assignmentChanged = true;
+                _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
+            })
+            .SetPartitionsRevokedHandler((c, partitions) =>
+            {
+                _commits.Revoke(c, partitions.Select(p => p.TopicPartition), commitFirst: true);
+                _logger.LogInformation("Revoked {Count} partitions: {Partitions}", partitions.Count, Describe(partitions.Select(p => p.TopicPartition)));
+            })
+            .SetPartitionsLostHandler((c, partitions) =>
+            {
+                _commits.Revoke(c, partitions.Select(p => p.TopicPartition), commitFirst: false);
+                _logger.LogWarning("Lost {Count} partitions without a clean revoke", partitions.Count);
+            })
+            .SetErrorHandler((_, error) =>
+            {
+                if (error.IsFatal)
+                    _logger.LogCritical("Fatal Kafka consumer error: {Reason}", error.Reason);
+                else
+                    _logger.LogWarning("Kafka consumer error: {Reason}", error.Reason);
+            })
+            .SetLogHandler((_, log) => _logger.Log(ToLogLevel(log.Level), "librdkafka {Facility}: {Message}", log.Facility, log.Message))
+            .Build();
+
+        consumer.Subscribe(_options.Topic);
+        _logger.LogInformation("Consuming {Topic} as group {GroupId}", _options.Topic, _options.GroupId);
+        var sinceCommit = Stopwatch.StartNew();
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                OfferWaiting(consumer, target);
+                ConsumeResult<byte[]?, byte[]?>? result;
+                try
+                {
+                    result = consumer.Consume(_paused ? PausedPollTimeout : PollTimeout);
+                }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal)
+                {
+                    _metrics.StageMessages.WithLabels(StageName, "consume_error").Inc();
+                    _logger.LogWarning("Consume error on {Partition}: {Reason}", ex.ConsumerRecord?.TopicPartitionOffset, ex.Error.Reason);
+                    continue;
+                }
+                if (result?.Message is not null)
+                    Accept(consumer, target, result);
+
+                if (sinceCommit.Elapsed >= _options.CommitInterval)
+                {
+                    _commits.CommitAll(consumer);
+                    UpdateLag(consumer);
+                    sinceCommit.Restart();
+                }
+            }
+        }
+        catch (ConsumeException ex)
+        {
+            _logger.LogCritical("Fatal consume error, stopping: {Reason}", ex.Error.Reason);
+            throw;
+        }
+        finally
+        {
+            Shutdown(consumer, target, drained, abort);
+        }
+    }
+
+    private void Accept(IConsumer<byte[]?, byte[]?> consumer, ITargetBlock<PipelineMessage> target, ConsumeResult<byte[]?, byte[]?> result)
+    {
+        var lease = _commits.Find(result.TopicPartition);
+        if (lease is null)
+        {
+            // Only possible for a message fetched just before its partition was revoked: its new owner reads it.
+            _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
+            return;
+        }
+        var message = new PipelineMessage(lease, result.Offset.Value, lease.Offsets.Register(result.Offset.Value),
+            result.Message.Key, result.Message.Value ?? [], result.Message.Headers, result.Message.Timestamp.UnixTimestampMs);
+        Interlocked.Increment(ref _consumed);
+        _metrics.StageMessages.WithLabels(StageName, "ok").Inc();
+
+        if (_waiting.Count == 0 && target.Post(message))
+            return;
+        _waiting.Enqueue(message);
+        Pause(consumer);
+    }
+
+    /// <summary>Hands waiting messages to the next stage in order; resumes consumption once all are taken.</summary>
+    private void OfferWaiting(IConsumer<byte[]?, byte[]?> consumer, ITargetBlock<PipelineMessage> target)
+    {
+        while (_waiting.Count > 0 && target.Post(_waiting.Peek()))
+            _waiting.Dequeue();
+        if (_waiting.Count > 0)
+        {
+            if (_assignmentChanged)
+                Pause(consumer); // partitions assigned while paused start paused too
+            return;
+        }
+        if (_paused)
+        {
+            consumer.Resume(consumer.Assignment);
+            Volatile.Write(ref _paused, false);
+            _metrics.PausedPartitions.Set(0);
+        }
+        _assignmentChanged = false;
+    }
+
+    private void Pause(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        if (_paused && !_assignmentChanged)
+            return;
+        consumer.Pause(consumer.Assignment);
+        Volatile.Write(ref _paused, true);
+        _assignmentChanged = false;
+        _metrics.PausedPartitions.Set(1);
+    }
+
+    private void Shutdown(IConsumer<byte[]?, byte[]?> consumer, ITargetBlock<PipelineMessage> target, Func<Task> drained, CancellationToken abort)
+    {
+        // Messages that never entered the pipeline are simply not committed: the next owner reads them.
+        _waiting.Clear();
+        target.Complete();
+        try
+        {
+            drained().Wait(abort);
+            _logger.LogInformation("Pipeline drained");
+        }
+        catch (OperationCanceledException)
+        {
+            _logger.LogWarning("Drain timed out; committing only what is durable ({InFlight} messages in flight stay uncommitted)", _commits.InFlight);
+        }
+        catch (AggregateException ex)
+        {
+            _logger.LogError(ex.InnerException, "A stage failed while draining; committing only what is durable");
+        }
+        _commits.CommitAll(consumer);
+        try
+        {
+            consumer.Close();
+        }
+        catch (KafkaException ex)
+        {
+            _logger.LogWarning("Leaving the group failed: {Reason}", ex.Error.Reason);
+        }
+    }
+
+    private void UpdateLag(IConsumer<byte[]?, byte[]?> consumer)
+    {
+        long inFlight = 0;
+        foreach (var lease in _commits.Leases)
+        {
+            inFlight += lease.Offsets.InFlight;
+            var high = consumer.GetWatermarkOffsets(lease.Partition).High;
+            var durable = Math.Max(lease.Offsets.CommittableOffset, lease.CommittedOffset);
+            if (high.Value < 0 || durable < 0)
+                continue;
+            _metrics.ConsumerLag.WithLabels(lease.Partition.Topic, lease.Partition.Partition.Value.ToString())
+                .Set(Math.Max(0, high.Value - durable));
+        }
+        _metrics.InFlightMessages.Set(inFlight);
+    }
+
+    private static string Describe(IEnumerable<TopicPartition> partitions) =>
+        string.Join(",", partitions.Select(p => p.Partition.Value).Order());
+
+    private static LogLevel ToLogLevel(SyslogLevel level) => level switch
+    {
+        SyslogLevel.Emergency or SyslogLevel.Alert or SyslogLevel.Critical or SyslogLevel.Error => LogLevel.Error,
+        SyslogLevel.Warning => LogLevel.Warning,
+        SyslogLevel.Notice or SyslogLevel.Info => LogLevel.Information,
+        _ => LogLevel.Debug,
+    };
+}

@@ -1,0 +1,70 @@
+using Prometheus;
+
+namespace EventPipeline.Stages;
+
+/// <summary>
+/// Every metric the pipeline exports, created on one registry. Production uses the default registry; tests and
+/// benchmarks that run several pipelines in one process give each its own.
+/// </summary>
+public sealed class PipelineMetrics
+{
+    public PipelineMetrics(CollectorRegistry? registry = null)
+    {
+        Registry = registry ?? Metrics.DefaultRegistry;
+        var factory = Metrics.WithCustomRegistry(Registry);
+
+        StageMessages = factory.CreateCounter("pipeline_stage_messages_total",
+            "Messages leaving a stage, by outcome (ok, dead_letter, dropped_revoked, retried...).",
+            new CounterConfiguration { LabelNames = ["stage", "outcome"] });
+        StageQueueDepth = factory.CreateGauge("pipeline_stage_queue_depth",
+            "Messages waiting in a stage's bounded input.", new GaugeConfiguration { LabelNames = ["stage"] });
+        StageDuration = factory.CreateHistogram("pipeline_stage_duration_seconds",
+            "Time a stage spends on one unit of work (a message for decode, a batch for batch/sink).",
+            new HistogramConfiguration
+            {
+                LabelNames = ["stage"],
+                Buckets = Histogram.ExponentialBuckets(0.000_005, 4, 12), // 5 us .. ~21 s
+            });
+        ConsumerLag = factory.CreateGauge("pipeline_kafka_consumer_lag",
+            "High watermark minus the next offset to commit, per assigned partition (messages not yet durable).",
+            new GaugeConfiguration { LabelNames = ["topic", "partition"] });
+        BatchSize = factory.CreateHistogram("pipeline_batch_size", "Rows per flushed insert batch.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 20) });
+        BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.");
+        InsertDuration = factory.CreateHistogram("pipeline_clickhouse_insert_duration_seconds",
+            "Duration of one INSERT request, by result.",
+            new HistogramConfiguration { LabelNames = ["result"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        ClickHouseRows = factory.CreateCounter("pipeline_clickhouse_rows_total", "Rows acknowledged by ClickHouse.");
+        ClickHouseBytes = factory.CreateCounter("pipeline_clickhouse_bytes_total", "RowBinary bytes acknowledged by ClickHouse (before HTTP compression).");
+        InsertRetries = factory.CreateCounter("pipeline_clickhouse_insert_retries_total",
+            "Insert attempts that failed and were retried, by cause.", new CounterConfiguration { LabelNames = ["cause"] });
+        DeadLetters = factory.CreateCounter("pipeline_dead_letter_total", "Messages acknowledged by the dead-letter topic, by reason.",
+            new CounterConfiguration { LabelNames = ["reason"] });
+        EndToEndLatency = factory.CreateHistogram("pipeline_end_to_end_latency_seconds",
+            "From the Kafka message timestamp to the ClickHouse acknowledgement of its row.",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+        OffsetCommits = factory.CreateCounter("pipeline_offset_commits_total", "Offset commit requests, by result.",
+            new CounterConfiguration { LabelNames = ["result"] });
+        PausedPartitions = factory.CreateGauge("pipeline_kafka_paused", "1 while the source has paused its partitions for backpressure.");
+        AssignedPartitions = factory.CreateGauge("pipeline_kafka_assigned_partitions", "Partitions currently assigned to this worker.");
+        InFlightMessages = factory.CreateGauge("pipeline_in_flight_messages", "Consumed messages not yet inserted or dead-lettered.");
+    }
+
+    public CollectorRegistry Registry { get; }
+    public Counter StageMessages { get; }
+    public Gauge StageQueueDepth { get; }
+    public Histogram StageDuration { get; }
+    public Gauge ConsumerLag { get; }
+    public Histogram BatchSize { get; }
+    public Gauge BatchTargetSize { get; }
+    public Histogram InsertDuration { get; }
+    public Counter ClickHouseRows { get; }
+    public Counter ClickHouseBytes { get; }
+    public Counter InsertRetries { get; }
+    public Counter DeadLetters { get; }
+    public Histogram EndToEndLatency { get; }
+    public Counter OffsetCommits { get; }
+    public Gauge PausedPartitions { get; }
+    public Gauge AssignedPartitions { get; }
+    public Gauge InFlightMessages { get; }
+}

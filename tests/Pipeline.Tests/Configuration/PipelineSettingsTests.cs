@@ -1,0 +1,106 @@
+using EventPipeline.Host.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace EventPipeline.Tests.Configuration;
+
+public sealed class PipelineSettingsTests
+{
+    private static readonly Dictionary<string, string?> Valid = new()
+    {
+        ["Kafka:BootstrapServers"] = "localhost:9092",
+        ["Kafka:Topic"] = "events",
+        ["ClickHouse:Url"] = "http://localhost:8123",
+    };
+
+    private static PipelineSettings Load(params (string Key, string? Value)[] changes)
+    {
+        var values = new Dictionary<string, string?>(Valid);
+        foreach (var (key, value) in changes)
+            values[key] = value;
+        return PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+    }
+
+    [Fact]
+    public void Defaults_fill_everything_but_the_three_required_keys()
+    {
+        var settings = Load();
+        Assert.Equal("events.dlq", settings.DeadLetterTopic);
+        Assert.Equal("event-pipeline", settings.Kafka.GroupId);
+        Assert.Equal(Confluent.Kafka.AutoOffsetReset.Earliest, settings.ToSourceOptions().AutoOffsetReset);
+        Assert.Equal(9464, settings.Metrics.Port);
+    }
+
+    [Theory]
+    [InlineData("Kafka:BootstrapServers", "", "Kafka:BootstrapServers is required")]
+    [InlineData("Kafka:Topic", null, "Kafka:Topic is required")]
+    [InlineData("ClickHouse:Url", "localhost:8123", "ClickHouse:Url")]
+    [InlineData("ClickHouse:Url", "ftp://x", "ClickHouse:Url")]
+    [InlineData("ClickHouse:Url", "http://user:secret@x:8123", "ClickHouse:Url must not carry credentials")]
+    [InlineData("ClickHouse:Compression", "zstd", "ClickHouse:Compression")]
+    [InlineData("ClickHouse:MaxConcurrentInserts", "0", "ClickHouse:MaxConcurrentInserts")]
+    [InlineData("ClickHouse:PasswordFile", "/nonexistent/secret", "ClickHouse:PasswordFile")]
+    [InlineData("Batch:Size", "0", "Batch:Size")]
+    [InlineData("Batch:Size", "lots", "Batch:Size")]
+    [InlineData("Batch:Policy", "magic", "Batch:Policy")]
+    [InlineData("Batch:MaxLatencyMs", "-5", "Batch:MaxLatencyMs")]
+    [InlineData("Kafka:AutoOffsetReset", "sometimes", "Kafka:AutoOffsetReset")]
+    [InlineData("Kafka:Properties:enable.auto.commit", "true", "enable.auto.commit")]
+    [InlineData("Metrics:Port", "70000", "Metrics:Port")]
+    [InlineData("Pipeline:QueueCapacity", "0", "Pipeline:QueueCapacity")]
+    [InlineData("Batch:Sise", "10", "Sise")]
+    [InlineData("Kafak:Topic", "x", "Kafak")]
+    public void A_bad_value_fails_with_a_message_naming_its_key(string key, string? value, string expected)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Load((key, value)));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void The_password_comes_from_a_file_and_never_appears_in_the_description()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "s3cret-value\n");
+            var settings = Load(("ClickHouse:PasswordFile", file), ("ClickHouse:Username", "writer"));
+            Assert.Equal("s3cret-value", settings.ResolvePassword());
+            Assert.Equal("s3cret-value", settings.ToSinkOptions().Password);
+            Assert.DoesNotContain("s3cret", settings.Describe());
+            Assert.Contains("user=writer", settings.Describe());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Librdkafka_properties_pass_through_and_security_settings_reach_the_dead_letter_producer()
+    {
+        var settings = Load(("Kafka:Properties:fetch.min.bytes", "1024"), ("Kafka:Properties:security.protocol", "SASL_SSL"),
+            ("Kafka:Properties:sasl.mechanism", "PLAIN"));
+        var consumer = settings.ToSourceOptions().BuildConsumerConfig();
+        Assert.Equal("1024", consumer.Get("fetch.min.bytes"));
+        Assert.Equal("false", consumer.Get("enable.auto.commit"));
+        var producer = settings.ToDeadLetterOptions().ClientProperties;
+        Assert.Equal("SASL_SSL", producer["security.protocol"]);
+        Assert.False(producer.ContainsKey("fetch.min.bytes"));
+    }
+
+    [Fact]
+    public void Environment_variables_with_the_prefix_and_command_line_arguments_override_files()
+    {
+        Environment.SetEnvironmentVariable("PIPELINE_Kafka__Topic", "from-env");
+        try
+        {
+            var configuration = PipelineSettings.BuildConfiguration(["--Kafka:BootstrapServers=cli:9092", "--ClickHouse:Url=http://ch:8123"], Path.GetTempPath());
+            var settings = PipelineSettings.Load(configuration);
+            Assert.Equal("from-env", settings.Kafka.Topic);
+            Assert.Equal("cli:9092", settings.Kafka.BootstrapServers);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PIPELINE_Kafka__Topic", null);
+        }
+    }
+}
