@@ -18,7 +18,7 @@ internal static class Logging
                 options.TimestampFormat = "HH:mm:ss.fff ";
                 options.UseUtcTimestamp = true;
             });
+            builder.AddConsole(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            builder.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         });
 }
