@@ -113,10 +113,10 @@ public sealed class PipelineSettings
             {
                 if (section.Key is "Logging")
                     continue;
-                if (typeof(PipelineSettings).GetProperty(section.Key) is null)
-                    throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Metrics, Pipeline, Logging)");
+                var property = typeof(PipelineSettings).GetProperty(section.Key)
+                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Metrics, Pipeline, Logging)");
+                section.Bind(property.GetValue(settings), options => options.ErrorOnUnknownConfiguration = true);
             }
-            configuration.Bind(settings, options => options.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException ex)
         {

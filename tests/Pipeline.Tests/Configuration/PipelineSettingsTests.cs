@@ -81,7 +81,7 @@ public sealed class PipelineSettingsTests
             ("Kafka:Properties:sasl.mechanism", "PLAIN"));
         var consumer = settings.ToSourceOptions().BuildConsumerConfig();
         Assert.Equal("1024", consumer.Get("fetch.min.bytes"));
-        Assert.Equal("false", consumer.Get("enable.auto.commit"));
+        Assert.Equal("false", consumer.Get("enable.auto.commit"), ignoreCase: true);
         var producer = settings.ToDeadLetterOptions().ClientProperties;
         Assert.Equal("SASL_SSL", producer["security.protocol"]);
         Assert.False(producer.ContainsKey("fetch.min.bytes"));
