@@ -4,7 +4,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
-using System.Xml.Linq;
 
 namespace EventPipeline.Host.DevInfra;
 
@@ -30,17 +29,18 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(30);
 
     private readonly LocalClickHouseOptions _options;
+    private readonly LocalClickHouseLayout _layout;
     private readonly string _serverBinary;
     private readonly string _displayName = $"pipeline-dev-{Guid.NewGuid():N}";
-    private HttpClient _http = new();
     private readonly Lock _consoleGate = new();
+    private HttpClient _http = new();
     private Process? _process;
     private StreamWriter? _consoleLog;
     private bool _disposed;
 
     private LocalClickHouseServer(string stateDirectory, LocalClickHouseOptions options)
     {
-        StateDirectory = stateDirectory;
+        _layout = new LocalClickHouseLayout(stateDirectory);
         _options = options;
         _serverBinary = ResolveServerBinary(options.ServerBinary);
     }
@@ -48,7 +48,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     /// <summary>Whether the clickhouse-server binary exists (see <see cref="LocalClickHouseOptions.ServerBinary"/>).</summary>
     public static bool IsInstalled => File.Exists(ResolveServerBinary(null));
 
-    public string StateDirectory { get; }
+    public string StateDirectory => _layout.StateDirectory;
 
     public int HttpPort { get; private set; }
 
@@ -59,18 +59,6 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     public Uri HttpUrl => new($"http://127.0.0.1:{HttpPort}/");
 
     public string WriterPassword => _options.WriterPassword;
-
-    private string ConfigPath => Path.Combine(StateDirectory, "config.xml");
-
-    private string UsersPath => Path.Combine(StateDirectory, "users.xml");
-
-    private string PidPath => Path.Combine(StateDirectory, "server.pid");
-
-    private string LogDirectory => Path.Combine(StateDirectory, "log");
-
-    private string ErrorLogPath => Path.Combine(LogDirectory, "server.err.log");
-
-    private string ConfigArgument => $"--config-file={ConfigPath}";
 
     public static async Task<LocalClickHouseServer> StartAsync(
         string stateDirectory, LocalClickHouseOptions? options = null, CancellationToken ct = default)
@@ -200,16 +188,13 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
                 _serverBinary);
         }
 
-        foreach (var folder in new[] { "data", "tmp", "user_files", "format_schemas", "log" })
-        {
-            Directory.CreateDirectory(Path.Combine(StateDirectory, folder));
-        }
+        _layout.CreateFolders();
 
-        await KillStaleServerAsync(ct).ConfigureAwait(false);
+        await _layout.KillLeftoverServerAsync(ct).ConfigureAwait(false);
         for (var attempt = 1; ; attempt++)
         {
             (HttpPort, TcpPort, InterserverHttpPort) = PickFreePorts();
-            WriteConfigFiles();
+            _layout.WriteConfig(HttpPort, TcpPort, InterserverHttpPort, _displayName, _options.WriterPassword);
             var failure = await LaunchAsync(ct).ConfigureAwait(false);
             if (failure is null)
             {
@@ -228,7 +213,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     /// <returns>Null once the server answers; otherwise why it exited first.</returns>
     private async Task<string?> LaunchAsync(CancellationToken ct)
     {
-        var errorLogStart = File.Exists(ErrorLogPath) ? new FileInfo(ErrorLogPath).Length : 0;
+        var errorLogStart = File.Exists(_layout.ErrorLogPath) ? new FileInfo(_layout.ErrorLogPath).Length : 0;
         var process = StartProcess();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.StartupTimeout);
@@ -270,18 +255,18 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        startInfo.ArgumentList.Add(ConfigArgument);
+        startInfo.ArgumentList.Add(_layout.ConfigArgument);
         var process = new Process { StartInfo = startInfo };
         process.OutputDataReceived += CopyToConsoleLog;
         process.ErrorDataReceived += CopyToConsoleLog;
         process.Start();
         _process = process;
-        File.WriteAllText(PidPath, process.Id.ToString(CultureInfo.InvariantCulture));
+        File.WriteAllText(_layout.PidPath, process.Id.ToString(CultureInfo.InvariantCulture));
 
         // librdkafka inside the server's Kafka engine reports to stderr, never to the server's own log.
         lock (_consoleGate)
         {
-            _consoleLog = new StreamWriter(Path.Combine(LogDirectory, "console.log"), append: true) { AutoFlush = true };
+            _consoleLog = new StreamWriter(_layout.ConsoleLogPath, append: true) { AutoFlush = true };
         }
 
         process.BeginOutputReadLine();
@@ -319,7 +304,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
             _consoleLog = null;
         }
 
-        File.Delete(PidPath);
+        File.Delete(_layout.PidPath);
     }
 
     private async Task<bool> PingAsync(CancellationToken ct)
@@ -352,46 +337,6 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
         }
     }
 
-    private async Task KillStaleServerAsync(CancellationToken ct)
-    {
-        if (!File.Exists(PidPath))
-        {
-            return;
-        }
-
-        if (int.TryParse(File.ReadAllText(PidPath).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)
-            && IsServerOfThisFolder(pid))
-        {
-            _ = NativeMethods.kill(pid, NativeMethods.SigKill);
-            var deadline = DateTime.UtcNow + ShutdownTimeout;
-            while (IsServerOfThisFolder(pid))
-            {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new InvalidOperationException($"An earlier clickhouse-server (pid {pid}) on {StateDirectory} survived SIGKILL.");
-                }
-
-                await Task.Delay(PollInterval, ct).ConfigureAwait(false);
-            }
-        }
-
-        File.Delete(PidPath);
-    }
-
-    /// <summary>The pid file may be stale and its pid reused, so the process must prove it is our server.</summary>
-    private bool IsServerOfThisFolder(int pid)
-    {
-        try
-        {
-            // Arguments are NUL-separated; a zombie's command line is empty.
-            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(ConfigArgument);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     private static (int Http, int Tcp, int Interserver) PickFreePorts()
     {
         // All three stay bound until each has a port, so the ports differ.
@@ -410,63 +355,17 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
 
     private static int LocalPort(Socket socket) => ((IPEndPoint)socket.LocalEndPoint!).Port;
 
-    private void WriteConfigFiles()
-    {
-        string Folder(string name) => Path.Combine(StateDirectory, name) + "/";
-
-        new XDocument(new XElement("yandex",
-            new XElement("display_name", _displayName),
-            new XElement("logger",
-                new XElement("level", "warning"),
-                new XElement("log", Path.Combine(LogDirectory, "server.log")),
-                new XElement("errorlog", ErrorLogPath),
-                new XElement("size", "100M"),
-                new XElement("count", 3),
-                new XElement("console", 0)),
-            new XElement("listen_host", "127.0.0.1"),
-            // Bounds how long a graceful stop waits for idle keep-alive connections (default 10 s).
-            new XElement("keep_alive_timeout", 3),
-            new XElement("http_port", HttpPort),
-            new XElement("tcp_port", TcpPort),
-            new XElement("interserver_http_port", InterserverHttpPort),
-            new XElement("path", Folder("data")),
-            new XElement("tmp_path", Folder("tmp")),
-            new XElement("user_files_path", Folder("user_files")),
-            new XElement("format_schema_path", Folder("format_schemas")),
-            new XElement("users_config", UsersPath),
-            new XElement("default_profile", "default"),
-            new XElement("default_database", "default"),
-            // 18.16 has no default for it and fails with exit code 70 when it is missing.
-            new XElement("mark_cache_size", 256L << 20),
-            new XElement("timezone", "UTC"))).Save(ConfigPath);
-
-        new XDocument(new XElement("yandex",
-            new XElement("profiles",
-                new XElement("default", new XElement("allow_experimental_low_cardinality_type", 1))),
-            new XElement("users",
-                LocalUser("default", password: ""),
-                LocalUser(WriterUser, _options.WriterPassword)),
-            new XElement("quotas", new XElement("default")))).Save(UsersPath);
-    }
-
-    private static XElement LocalUser(string name, string password) =>
-        new(name,
-            new XElement("password", password),
-            new XElement("networks", new XElement("ip", "127.0.0.1"), new XElement("ip", "::1")),
-            new XElement("profile", "default"),
-            new XElement("quota", "default"));
-
     private string ErrorLogTail(long start)
     {
-        if (!File.Exists(ErrorLogPath))
+        if (!File.Exists(_layout.ErrorLogPath))
         {
-            return $"It wrote no error log ({ErrorLogPath}).";
+            return $"It wrote no error log ({_layout.ErrorLogPath}).";
         }
 
-        using var stream = new FileStream(ErrorLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var stream = new FileStream(_layout.ErrorLogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         stream.Seek(Math.Max(start, stream.Length - ErrorTailBytes), SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
-        return $"End of {ErrorLogPath}:{Environment.NewLine}{reader.ReadToEnd()}";
+        return $"End of {_layout.ErrorLogPath}:{Environment.NewLine}{reader.ReadToEnd()}";
     }
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$")]

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Xml.Linq;
+
+namespace EventPipeline.Host.DevInfra;
+
+/// <summary>
+/// The files of a <see cref="LocalClickHouseServer"/> inside its state folder: the configuration that points the
+/// server at them, and the pid file that finds a server an earlier run left behind.
+/// </summary>
+/// <remarks>
+/// The configuration is written from scratch rather than copied from /etc/clickhouse-server, so it does not
+/// depend on what a package or an administrator left there.
+/// </remarks>
+internal sealed class LocalClickHouseLayout(string stateDirectory)
+{
+    private static readonly string[] DataFolders = ["data", "tmp", "user_files", "format_schemas", "log"];
+    private static readonly TimeSpan KillTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    public string StateDirectory { get; } = stateDirectory;
+
+    public string ConfigPath => Path.Combine(StateDirectory, "config.xml");
+
+    public string UsersPath => Path.Combine(StateDirectory, "users.xml");
+
+    public string PidPath => Path.Combine(StateDirectory, "server.pid");
+
+    public string LogDirectory => Path.Combine(StateDirectory, "log");
+
+    public string ErrorLogPath => Path.Combine(LogDirectory, "server.err.log");
+
+    /// <summary>The server's stdout and stderr, where librdkafka in its Kafka engine reports.</summary>
+    public string ConsoleLogPath => Path.Combine(LogDirectory, "console.log");
+
+    /// <summary>The argument that names this folder's config; it also identifies this folder's server process.</summary>
+    public string ConfigArgument => $"--config-file={ConfigPath}";
+
+    public void CreateFolders()
+    {
+        foreach (var folder in DataFolders)
+        {
+            Directory.CreateDirectory(Path.Combine(StateDirectory, folder));
+        }
+    }
+
+    public void WriteConfig(int httpPort, int tcpPort, int interserverHttpPort, string displayName, string writerPassword)
+    {
+        new XDocument(new XElement("yandex",
+            new XElement("display_name", displayName),
+            new XElement("logger",
+                new XElement("level", "warning"),
+                new XElement("log", Path.Combine(LogDirectory, "server.log")),
+                new XElement("errorlog", ErrorLogPath),
+                new XElement("size", "100M"),
+                new XElement("count", 3),
+                new XElement("console", 0)),
+            new XElement("listen_host", "127.0.0.1"),
+            // Bounds how long a graceful stop waits for idle keep-alive connections (default 10 s).
+            new XElement("keep_alive_timeout", 3),
+            new XElement("http_port", httpPort),
+            new XElement("tcp_port", tcpPort),
+            new XElement("interserver_http_port", interserverHttpPort),
+            new XElement("path", Folder("data")),
+            new XElement("tmp_path", Folder("tmp")),
+            new XElement("user_files_path", Folder("user_files")),
+            new XElement("format_schema_path", Folder("format_schemas")),
+            new XElement("users_config", UsersPath),
+            new XElement("default_profile", "default"),
+            new XElement("default_database", "default"),
+            // 18.16 has no default for it and fails with exit code 70 when it is missing.
+            new XElement("mark_cache_size", 256L << 20),
+            new XElement("timezone", "UTC"))).Save(ConfigPath);
+
+        new XDocument(new XElement("yandex",
+            new XElement("profiles",
+                new XElement("default", new XElement("allow_experimental_low_cardinality_type", 1))),
+            new XElement("users",
+                LocalUser("default", password: ""),
+                LocalUser(LocalClickHouseServer.WriterUser, writerPassword)),
+            new XElement("quotas", new XElement("default")))).Save(UsersPath);
+    }
+
+    /// <summary>
+    /// Kills the server that the pid file names if it still runs on this folder: a run that crashed or was
+    /// killed leaves its server behind, holding the data folder's lock.
+    /// </summary>
+    public async Task KillLeftoverServerAsync(CancellationToken ct)
+    {
+        if (!File.Exists(PidPath))
+        {
+            return;
+        }
+
+        if (int.TryParse(File.ReadAllText(PidPath).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid)
+            && IsServerOfThisFolder(pid))
+        {
+            _ = NativeMethods.kill(pid, NativeMethods.SigKill);
+            var deadline = DateTime.UtcNow + KillTimeout;
+            while (IsServerOfThisFolder(pid))
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new InvalidOperationException($"A leftover clickhouse-server (pid {pid}) on {StateDirectory} survived SIGKILL.");
+                }
+
+                await Task.Delay(PollInterval, ct).ConfigureAwait(false);
+            }
+        }
+
+        File.Delete(PidPath);
+    }
+
+    // ClickHouse wants its folders with a trailing slash.
+    private string Folder(string name) => Path.Combine(StateDirectory, name) + "/";
+
+    /// <summary>The pid file may be stale and its pid reused, so the process must prove it is our server.</summary>
+    private bool IsServerOfThisFolder(int pid)
+    {
+        try
+        {
+            // Arguments are NUL-separated; a zombie's command line is empty.
+            return File.ReadAllText($"/proc/{pid}/cmdline").Split('\0').Contains(ConfigArgument);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static XElement LocalUser(string name, string password) =>
+        new(name,
+            new XElement("password", password),
+            new XElement("networks", new XElement("ip", "127.0.0.1"), new XElement("ip", "::1")),
+            new XElement("profile", "default"),
+            new XElement("quota", "default"));
+}
