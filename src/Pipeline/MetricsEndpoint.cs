@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -29,7 +31,9 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         app.MapGet("/readyz", () => ready() ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: 503));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = new MetricsEndpoint(app);
-        endpoint.Port = new Uri(app.Urls.First()).Port;
+        // With port 0 Kestrel picks one; the server's address feature knows which.
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        endpoint.Port = new Uri(addresses.First()).Port;
         return endpoint;
     }
 

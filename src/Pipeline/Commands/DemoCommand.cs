@@ -47,7 +47,8 @@ internal static class DemoCommand
     {
         using var shutdown = new ShutdownSignal();
         var configuration = PipelineSettings.BuildConfiguration(configurationArgs);
-        using var loggerFactory = Logging.Create(configuration, LogLevel.Warning);
+        // Only warnings: the live view is the demo's output.
+        using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
 
         using var kafka = MockKafkaCluster.Start(brokers: 3);
         kafka.CreateTopic(Topic, partitionCount);

@@ -12,15 +12,7 @@ public sealed class ClickHouseFixture : IAsyncLifetime
     public LocalClickHouseServer Server => _server ?? throw new InvalidOperationException("The fixture has not started yet.");
 
     /// <summary>The production events schema, in the dialect of ClickHouse 18.16 (no DateTime64, no TTL).</summary>
-    public static string EventsTableDdl(string name) =>
-        $"""
-         CREATE TABLE {name} (
-             event_id UUID, app_id String, user_id String, event_name String, event_timestamp DateTime,
-             device_id String, platform Enum8('ios' = 1, 'android' = 2), os_version String, app_version String,
-             country FixedString(2), revenue Nullable(Float64), properties String, event_date Date,
-             kafka_partition UInt16, kafka_offset UInt64)
-         ENGINE = MergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (app_id, event_timestamp, user_id)
-         """;
+    public static string EventsTableDdl(string name) => EventPipeline.Host.EventsTable.CreateStatement(name);
 
     /// <summary>Creates an events table, by default under a fresh unique name, and returns its name.</summary>
     public async Task<string> CreateEventsTableAsync(string? name = null)
