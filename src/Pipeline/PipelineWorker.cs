@@ -48,7 +48,11 @@ public sealed class PipelineWorker
     /// <summary>Alive: the worker has not failed. Ready: it knows its table, has partitions and ClickHouse answers.</summary>
     public bool IsHealthy { get; private set; } = true;
 
-    public bool IsReady => IsHealthy && _schemaLoaded && _source is { HasAssignment: true } && _sink is { IsFailing: false };
+    /// <remarks>
+    /// Having no partitions is not "unready": with more replicas than partitions some pods idle by design, and an
+    /// unready pod would block rolling updates.
+    /// </remarks>
+    public bool IsReady => IsHealthy && _schemaLoaded && _source is not null && _sink is { IsFailing: false };
 
     /// <summary>Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds.</summary>
     public async Task RunAsync(CancellationToken stop)
@@ -92,12 +96,29 @@ public sealed class PipelineWorker
             _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
             _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
             _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
-            _metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(((ActionBlock<PipelineMessage>)deadLetter.Block).InputCount);
+            _metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(deadLetter.Block.InputCount);
         });
+
+        // A stage that faults would otherwise leave the source paused forever behind a full queue: stop consuming,
+        // report unhealthy (the orchestrator restarts the pod) and let the uncommitted messages be read again.
+        using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        Exception? stageFault = null;
+        foreach (var completion in new[] { batch.Completion, sink.Block.Completion, deadLetter.Block.Completion })
+        {
+            _ = completion.ContinueWith(task =>
+            {
+                Interlocked.CompareExchange(ref stageFault, task.Exception!.GetBaseException(), null);
+                IsHealthy = false;
+                if (!stopOrFault.IsCancellationRequested)
+                    stopOrFault.Cancel();
+            }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
 
         try
         {
-            await _source.RunAsync(decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stop, abort).ConfigureAwait(false);
+            await _source.RunAsync(decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stopOrFault.Token, abort).ConfigureAwait(false);
+            if (stageFault is not null)
+                throw new InvalidOperationException($"A stage failed: {stageFault.Message}", stageFault);
             _logger.LogInformation("Stopped: consumed {Consumed}, inserted {Inserted}, dead-lettered {DeadLettered}, uncommitted {InFlight}",
                 Consumed, Inserted, DeadLettered, InFlight);
         }
@@ -118,7 +139,15 @@ public sealed class PipelineWorker
             try
             {
                 var schema = await client.DescribeTableAsync(_settings.ClickHouse.Table, stop).ConfigureAwait(false);
-                var mapping = TableMapping.Create(schema);
+                TableMapping mapping;
+                try
+                {
+                    mapping = TableMapping.Create(schema);
+                }
+                catch (Exception ex) when (ex is NotSupportedException or FormatException or ArgumentException)
+                {
+                    throw new ConfigurationException($"ClickHouse:Table '{_settings.ClickHouse.Table}' cannot be written: {ex.Message}", ex);
+                }
                 _logger.LogInformation("Inserting into {Database}.{Table}: {Columns}", _settings.ClickHouse.Database, _settings.ClickHouse.Table, mapping.InsertColumnList);
                 return mapping;
             }

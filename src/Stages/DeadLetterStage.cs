@@ -78,7 +78,7 @@ public sealed class DeadLetterStage : IDisposable
         Completion = Block.Completion.ContinueWith(_ => WaitForAcknowledgementsAsync(), TaskScheduler.Default).Unwrap();
     }
 
-    public ITargetBlock<PipelineMessage> Block { get; }
+    public ActionBlock<PipelineMessage> Block { get; }
 
     /// <summary>Completes when the block completed and every dead letter it took was acknowledged.</summary>
     public Task Completion { get; }

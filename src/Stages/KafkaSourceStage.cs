@@ -166,6 +166,15 @@ public sealed class KafkaSourceStage
             _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
             return;
         }
+        if (result.Offset.Value <= lease.Offsets.LastRegistered)
+        {
+            // The consumer went back (an offset reset after out-of-range, say). The watermark only moves forward,
+            // so start a new lease: what is in flight for the old one is dropped and read again from here.
+            _logger.LogWarning("Partition {Partition} rewound from {Last} to {Offset}; restarting its offset tracking",
+                result.TopicPartition, lease.Offsets.LastRegistered, result.Offset.Value);
+            _metrics.StageMessages.WithLabels(StageName, "rewound").Inc();
+            lease = _commits.Assign(result.TopicPartition);
+        }
         var message = new PipelineMessage(lease, result.Offset.Value, lease.Offsets.Register(result.Offset.Value),
             result.Message.Key, result.Message.Value ?? [], result.Message.Headers, result.Message.Timestamp.UnixTimestampMs);
         Interlocked.Increment(ref _consumed);

@@ -53,6 +53,12 @@ public sealed class PartitionOffsets
         get { lock (_gate) return _committable; }
     }
 
+    /// <summary>The last offset registered, or -1 before the first.</summary>
+    public long LastRegistered
+    {
+        get { lock (_gate) return _tail == 0 ? -1 : _offsets[(_tail - 1) % _offsets.Length]; }
+    }
+
     public int InFlight
     {
         get { lock (_gate) return (int)(_tail - _head); }
