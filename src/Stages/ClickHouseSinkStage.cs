@@ -65,6 +65,7 @@ public sealed class ClickHouseSinkStage : IDisposable
         72, // CANNOT_PARSE_NUMBER
         117, // INCORRECT_DATA
         131, // TOO_LARGE_STRING_SIZE
+        395, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO: a throwIf() guard in a column expression rejected the row
     ];
 
     private readonly ClickHouseSinkOptions _options;
