@@ -1,0 +1,107 @@
+using System.Threading.Tasks.Dataflow;
+using Confluent.Kafka;
+using EventPipeline.Stages;
+using EventPipeline.Stages.Batching;
+using EventPipeline.Stages.ClickHouse;
+using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Tests.Stages;
+
+public sealed class BatchStageTests
+{
+    private static readonly TableMapping Mapping = TableMapping.Create(TableSchema.ParseDescribe(
+        "event_id\tUUID\t\t\napp_id\tString\t\t\ncountry\tEnum8('DE' = 1, 'FR' = 2)\t\t\n"));
+
+    private sealed class CountingPolicy(int size) : IBatchSizePolicy
+    {
+        public List<BatchInsertOutcome> Outcomes { get; } = [];
+        public string Name => "counting";
+        public int NextBatchSize(in BatchPolicyInput input) => size;
+        public void OnInserted(in BatchInsertOutcome outcome) => Outcomes.Add(outcome);
+    }
+
+    private static (BatchStage Stage, BufferBlock<InsertBatch> Sink, BufferBlock<PipelineMessage> DeadLetter) Create(int size, TimeSpan maxLatency)
+    {
+        var stage = new BatchStage(new BatchStageOptions { BoundedCapacity = 100, MaxLatency = maxLatency }, new EventRowEncoder(Mapping),
+            new CountingPolicy(size), new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        var sink = new BufferBlock<InsertBatch>();
+        var deadLetter = new BufferBlock<PipelineMessage>();
+        stage.Start(sink, deadLetter);
+        return (stage, sink, deadLetter);
+    }
+
+    private static PipelineMessage Message(PartitionLease lease, long offset, string country = "DE") =>
+        new(lease, offset, lease.Offsets.Register(offset), null, [], null, 0)
+        {
+            Event = new AnalyticsEvent { EventId = Guid.NewGuid(), AppId = "app", Country = country },
+        };
+
+    [Fact]
+    public async Task Flushes_full_batches_at_the_policy_size_and_the_remainder_when_the_input_completes()
+    {
+        var (stage, sink, _) = Create(size: 4, maxLatency: TimeSpan.FromMinutes(10));
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        for (var i = 0; i < 10; i++)
+            Assert.True(await stage.Input.SendAsync(Message(lease, i)));
+        stage.Input.Complete();
+        await stage.Completion;
+
+        Assert.True(sink.TryReceiveAll(out var batches));
+        Assert.Equal([4, 4, 2], batches.Select(b => b.Count));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), batches.SelectMany(b => b.Messages).Select(m => m.Offset));
+        // 16-byte UUID + 1-byte length + "app" + 1-byte enum per row.
+        Assert.Equal(4 * 21, batches[0].Payload.Length);
+    }
+
+    [Fact]
+    public async Task A_partial_batch_is_flushed_by_the_latency_timer_without_more_input()
+    {
+        var (stage, sink, _) = Create(size: 1000, maxLatency: TimeSpan.FromMilliseconds(50));
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        for (var i = 0; i < 3; i++)
+            await stage.Input.SendAsync(Message(lease, i));
+
+        var batch = await sink.ReceiveAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(3, batch.Count);
+        Assert.False(stage.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public async Task A_row_that_does_not_fit_goes_to_the_dead_letter_and_the_batch_keeps_the_others_byte_exact()
+    {
+        var (stage, sink, deadLetter) = Create(size: 3, maxLatency: TimeSpan.FromMinutes(10));
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        await stage.Input.SendAsync(Message(lease, 0));
+        await stage.Input.SendAsync(Message(lease, 1, country: "US"));
+        await stage.Input.SendAsync(Message(lease, 2));
+        await stage.Input.SendAsync(Message(lease, 3));
+        stage.Input.Complete();
+        await stage.Completion;
+
+        var rejected = await deadLetter.ReceiveAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(1, rejected.Offset);
+        Assert.Equal("encode", rejected.Failure!.Stage);
+        Assert.Contains("country", rejected.Failure.Detail);
+        Assert.True(sink.TryReceiveAll(out var batches));
+        var batch = Assert.Single(batches);
+        Assert.Equal([0L, 2, 3], batch.Messages.Select(m => m.Offset));
+        Assert.Equal(3 * 21, batch.Payload.Length);
+    }
+
+    [Fact]
+    public async Task Messages_of_a_revoked_partition_are_dropped_not_inserted()
+    {
+        var (stage, sink, _) = Create(size: 10, maxLatency: TimeSpan.FromMinutes(10));
+        var kept = new PartitionLease(new TopicPartition("t", 0));
+        var revoked = new PartitionLease(new TopicPartition("t", 1));
+        revoked.Revoke();
+        await stage.Input.SendAsync(Message(kept, 0));
+        await stage.Input.SendAsync(Message(revoked, 0));
+        stage.Input.Complete();
+        await stage.Completion;
+
+        Assert.True(sink.TryReceiveAll(out var batches));
+        Assert.Equal([kept.Partition], batches.SelectMany(b => b.Messages).Select(m => m.Lease.Partition));
+    }
+}
