@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text;
+using EventPipeline.Host.DevInfra;
+using Xunit.Abstractions;
+
+namespace EventPipeline.Tests.Integration;
+
+/// <summary>
+/// The worker as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
+/// log lines go to the test output. Disposing kills it if it still runs.
+/// </summary>
+public sealed class PipelineProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ITestOutputHelper _output;
+    private readonly string _name;
+    private readonly StringBuilder _stderr = new();
+    private readonly Lock _gate = new();
+    private int _pid;
+
+    private PipelineProcess(Process process, ITestOutputHelper output, string name)
+    {
+        _process = process;
+        _output = output;
+        _name = name;
+    }
+
+    /// <summary>pipeline.dll is copied next to the test assembly by the project reference.</summary>
+    public static string PipelineDll => Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
+
+    /// <summary>The dotnet host running these tests (dotnet test sets DOTNET_HOST_PATH).</summary>
+    public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    public int Id => _pid;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Everything the process wrote to stderr so far (its log goes there).</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker")
+    {
+        var startInfo = new ProcessStartInfo(DotnetHost)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        startInfo.ArgumentList.Add(PipelineDll);
+        startInfo.ArgumentList.Add("run");
+        foreach (var argument in configurationArgs)
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        var process = new Process { StartInfo = startInfo };
+        var wrapper = new PipelineProcess(process, output, name);
+        process.OutputDataReceived += (_, e) => wrapper.OnLine(e.Data, isError: false);
+        process.ErrorDataReceived += (_, e) => wrapper.OnLine(e.Data, isError: true);
+        process.Start();
+        wrapper._pid = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return wrapper;
+    }
+
+    /// <summary>SIGKILL: no drain, no commit, no leave-group, as an OOM kill or a node loss would do.</summary>
+    public void Kill() => _process.Kill();
+
+    /// <summary>SIGTERM, as Kubernetes sends before it waits out the grace period.</summary>
+    public void Terminate()
+    {
+        if (NativeMethods.kill(_pid, NativeMethods.SigTerm) != 0 && !_process.HasExited)
+        {
+            throw new InvalidOperationException($"kill({_pid}, SIGTERM) failed");
+        }
+    }
+
+    /// <summary>Waits for the exit (and the last output lines); throws <see cref="TimeoutException"/> after <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"{_name} (pid {_pid}) still ran {timeout.TotalSeconds} s later");
+        }
+
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit(10_000);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // never started
+        }
+
+        _process.Dispose();
+    }
+
+    private void OnLine(string? line, bool isError)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        if (isError)
+        {
+            lock (_gate)
+            {
+                _stderr.AppendLine(line);
+            }
+        }
+
+        try
+        {
+            _output.WriteLine($"[{_name} {_pid}] {line}");
+        }
+        catch (InvalidOperationException)
+        {
+            // xunit refuses output after the test finished.
+        }
+    }
+}
