@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what building and testing need and is missing: ClickHouse 18.16 (server and client) and kcat from
+# Installs what building and testing need and is missing: ClickHouse 18.16 (server and client), kcat and prometheus from
 # Debian, and checks for a .NET 10 SDK. Quiet when everything is already there.
 set -euo pipefail
 
-packages=(clickhouse-server clickhouse-client kcat)
+# prometheus ships promtool; the operations tests start their own Prometheus (Debian does not start it without systemd).
+packages=(clickhouse-server clickhouse-client kcat prometheus)
 
 missing=()
 for package in "${packages[@]}"; do

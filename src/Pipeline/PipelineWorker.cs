@@ -59,7 +59,8 @@ public sealed class PipelineWorker
     {
         _logger.LogInformation("Starting: {Settings}", _settings.Describe());
         var sinkOptions = _settings.ToSinkOptions();
-        var client = new ClickHouseHttpClient(sinkOptions.Url, sinkOptions.Database, sinkOptions.Username, sinkOptions.Password, sinkOptions.RequestTimeout);
+        var client = new ClickHouseHttpClient(sinkOptions.Url, sinkOptions.Database, sinkOptions.Username, sinkOptions.Password, sinkOptions.RequestTimeout,
+            sinkOptions.Settings);
         var mapping = await LoadMappingAsync(client, stop).ConfigureAwait(false);
         if (mapping is null)
         {

@@ -23,6 +23,9 @@ public sealed record ClickHouseSinkOptions
     public int MaxConcurrentInserts { get; init; } = 2;
 
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>ClickHouse settings sent with every INSERT (ClickHouse:Settings:*), e.g. insert_distributed_sync=1.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(200);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(15);
 
@@ -36,6 +39,11 @@ public sealed record ClickHouseSinkOptions
             throw new ArgumentOutOfRangeException("ClickHouse:MaxConcurrentInserts", MaxConcurrentInserts, "must be between 1 and 64");
         if (RequestTimeout <= TimeSpan.Zero)
             throw new ArgumentOutOfRangeException("ClickHouse:RequestTimeout", RequestTimeout, "must be positive");
+        foreach (var name in Settings.Keys)
+        {
+            if (!ClickHouseHttpClient.IsValidSettingName(name))
+                throw new ArgumentException($"ClickHouse:Settings:{name} is not a valid setting name", "ClickHouse:Settings");
+        }
     }
 }
 

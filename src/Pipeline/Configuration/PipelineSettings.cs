@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using EventPipeline.Stages;
+using EventPipeline.Stages.ClickHouse;
 using Microsoft.Extensions.Configuration;
 
 namespace EventPipeline.Host.Configuration;
@@ -38,6 +39,12 @@ public sealed class ClickHouseSettings
 
     public int MaxConcurrentInserts { get; set; } = 2;
     public int RequestTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>
+    /// ClickHouse settings sent with every INSERT as URL parameters (ClickHouse:Settings:insert_distributed_sync=1
+    /// for a Distributed table: see deploy/README.md). Names must match [a-z_]+.
+    /// </summary>
+    public Dictionary<string, string> Settings { get; set; } = new(StringComparer.Ordinal);
 }
 
 public sealed class BatchSettings
@@ -148,6 +155,13 @@ public sealed class PipelineSettings
         if (!string.IsNullOrEmpty(ClickHouse.PasswordFile) && !string.IsNullOrEmpty(ClickHouse.Password))
             throw new ConfigurationException("ClickHouse:Password and ClickHouse:PasswordFile are both set; keep one");
         InRange(ClickHouse.MaxConcurrentInserts, 1, 64, "ClickHouse:MaxConcurrentInserts");
+        foreach (var (name, value) in ClickHouse.Settings)
+        {
+            if (!ClickHouseHttpClient.IsValidSettingName(name))
+                throw new ConfigurationException($"ClickHouse:Settings:{name} is not a ClickHouse setting name ([a-z_]+, and not one of the HTTP interface's own parameters: {string.Join(", ", ClickHouseHttpClient.ReservedParameters)})");
+            if (string.IsNullOrEmpty(value))
+                throw new ConfigurationException($"ClickHouse:Settings:{name} has no value");
+        }
         Positive(ClickHouse.RequestTimeoutSeconds, "ClickHouse:RequestTimeoutSeconds");
         if (Batch.Policy != "static")
             throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static)");
@@ -198,6 +212,7 @@ public sealed class PipelineSettings
         Gzip = ClickHouse.Compression == "gzip",
         MaxConcurrentInserts = ClickHouse.MaxConcurrentInserts,
         RequestTimeout = TimeSpan.FromSeconds(ClickHouse.RequestTimeoutSeconds),
+        Settings = new Dictionary<string, string>(ClickHouse.Settings, StringComparer.Ordinal),
     };
 
     public BatchStageOptions ToBatchOptions() => new()
@@ -221,7 +236,8 @@ public sealed class PipelineSettings
     public string Describe() =>
         $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
         $"clickhouse={new Uri(ClickHouse.Url).GetLeftPart(UriPartial.Path)} table={ClickHouse.Database}.{ClickHouse.Table} user={ClickHouse.Username} " +
-        $"batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}";
+        $"batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}" +
+        (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}");
 
     private Dictionary<string, string> MergeProducerProperties()
     {

@@ -14,11 +14,26 @@ public sealed partial class ClickHouseHttpClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _baseUrl;
     private readonly string _database;
+    private readonly string _insertSettings;
 
-    public ClickHouseHttpClient(Uri baseUrl, string database, string? username, string? password, TimeSpan requestTimeout)
+    /// <summary>Parameters of ClickHouse's HTTP interface itself: a setting by one of these names would change the request, not a setting.</summary>
+    public static readonly IReadOnlyList<string> ReservedParameters =
+        ["query", "database", "user", "password", "default_format", "compress", "decompress", "query_id", "session_id", "session_timeout", "session_check", "buffer_size", "wait_end_of_query", "quota_key"];
+
+    /// <param name="insertSettings">ClickHouse settings appended to every INSERT's URL (insert_distributed_sync=1, say).</param>
+    public ClickHouseHttpClient(Uri baseUrl, string database, string? username, string? password, TimeSpan requestTimeout,
+        IReadOnlyDictionary<string, string>? insertSettings = null)
     {
         _baseUrl = baseUrl;
         _database = database;
+        var settings = new StringBuilder();
+        foreach (var (name, value) in insertSettings ?? new Dictionary<string, string>())
+        {
+            if (!IsValidSettingName(name))
+                throw new ArgumentException($"ClickHouse:Settings:{name} is not a valid setting name", nameof(insertSettings));
+            settings.Append('&').Append(name).Append('=').Append(Uri.EscapeDataString(value));
+        }
+        _insertSettings = settings.ToString();
         _http = new HttpClient(new SocketsHttpHandler
         {
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -57,7 +72,7 @@ public sealed partial class ClickHouseHttpClient : IDisposable
     /// <summary>Sends an INSERT whose data is the request body. Throws <see cref="ClickHouseServerException"/> on a server error.</summary>
     public async Task InsertAsync(string insertQuery, HttpContent body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, BuildUrl(insertQuery)) { Content = body };
+        using var request = new HttpRequestMessage(HttpMethod.Post, BuildUrl(insertQuery, _insertSettings)) { Content = body };
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -66,16 +81,23 @@ public sealed partial class ClickHouseHttpClient : IDisposable
         }
     }
 
-    private Uri BuildUrl(string? query)
+    /// <summary>Whether a ClickHouse setting may be passed through: [a-z_]+ and not a parameter of the HTTP interface.</summary>
+    public static bool IsValidSettingName(string name) => SettingName().IsMatch(name) && !ReservedParameters.Contains(name);
+
+    private Uri BuildUrl(string? query, string settings = "")
     {
         var builder = new StringBuilder(_baseUrl.GetLeftPart(UriPartial.Path).TrimEnd('/')).Append("/?database=")
             .Append(Uri.EscapeDataString(_database));
         if (query is not null)
             builder.Append("&query=").Append(Uri.EscapeDataString(query));
+        builder.Append(settings);
         return new Uri(builder.ToString());
     }
 
     public void Dispose() => _http.Dispose();
+
+    [GeneratedRegex("^[a-z_]+$")]
+    private static partial Regex SettingName();
 }
 
 /// <summary>An error the ClickHouse server returned, with its numeric code when the body carries one.</summary>
