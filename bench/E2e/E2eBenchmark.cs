@@ -20,6 +20,7 @@ internal static class E2eBenchmark
             interrupt.Cancel();
         };
         var ct = interrupt.Token;
+        var startedUtc = DateTime.UtcNow;
         using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
         var stateDir = Path.Combine(Path.GetTempPath(), $"bench-clickhouse-{Guid.NewGuid():N}");
         using var kafka = MockKafkaCluster.Start(brokers: 3);
@@ -47,7 +48,7 @@ internal static class E2eBenchmark
                 }
             }
 
-            var report = await E2eReport.CreateAsync(context, contenders, results, ct);
+            var report = await E2eReport.CreateAsync(startedUtc, context, contenders, results, ct);
             report.PrintTable();
             var written = report.Write(options.OutputDirectory);
             Console.WriteLine($"Wrote {string.Join(", ", written)}");

@@ -35,8 +35,7 @@ internal static class E2eChart
         }
         barPlot.ValueLabelStyle.FontSize = 14;
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, contenders.Count).Select(i => (double)i)], [.. contenders.Select(c => c.Name)]);
-        plot.Axes.Bottom.TickLabelStyle.Rotation = 20;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.TickLabelStyle.FontSize = 13;
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("events/s (median; whiskers min..max)");
         plot.Title($"{report.Events:N0} events, {report.Partitions} partitions, {report.Repeat} runs, {report.Machine["cores"]} cores, ClickHouse {report.Machine["clickhouse_version"]}");

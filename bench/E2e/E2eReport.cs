@@ -27,7 +27,7 @@ internal sealed class E2eReport
     public required List<ContenderSummary> Contenders { get; init; }
     public required Dictionary<string, RatioSummary> Ratios { get; init; }
 
-    public static async Task<E2eReport> CreateAsync(E2eContext context, IReadOnlyList<IContender> contenders,
+    public static async Task<E2eReport> CreateAsync(DateTime startedUtc, E2eContext context, IReadOnlyList<IContender> contenders,
         Dictionary<string, List<MeasuredRun>> results, CancellationToken ct)
     {
         var summaries = contenders.Select(c => ContenderSummary.From(c, results[c.Name])).ToList();
@@ -48,7 +48,7 @@ internal sealed class E2eReport
         var version = (await context.Client.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
         return new E2eReport
         {
-            StartedUtc = DateTime.UtcNow,
+            StartedUtc = startedUtc,
             Machine = new()
             {
                 ["cores"] = Environment.ProcessorCount,
