@@ -14,6 +14,7 @@ internal sealed class E2eReport
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public required DateTime StartedUtc { get; init; }
@@ -26,6 +27,13 @@ internal sealed class E2eReport
     public required Dictionary<string, object?> Settings { get; init; }
     public required List<ContenderSummary> Contenders { get; init; }
     public required Dictionary<string, RatioSummary> Ratios { get; init; }
+
+    /// <summary>Median seconds from a contender's start until count() showed every event (pipeline and peers).</summary>
+    public Dictionary<string, double> TimeToAllVisibleSeconds =>
+        Contenders.Where(c => !c.Name.EndsWith("ceiling", StringComparison.Ordinal)).ToDictionary(c => c.Name, c => c.MedianSeconds);
+
+    public string RssNote => "bench_peak_rss: the bench process (mock Kafka cluster with both topics, ~1.3 GiB, lives in it too); " +
+        "bench_rss_growth: peak minus RSS at the contender's start, i.e. what the contender itself added; clickhouse: polled every 50 ms.";
 
     public static async Task<E2eReport> CreateAsync(DateTime startedUtc, E2eContext context, IReadOnlyList<IContender> contenders,
         Dictionary<string, List<MeasuredRun>> results, CancellationToken ct)
@@ -83,11 +91,11 @@ internal sealed class E2eReport
     {
         Console.WriteLine();
         Console.WriteLine($"{Events:N0} events, {Partitions} partitions, {Repeat} repetitions, {Machine["cores"]} cores, ClickHouse {Machine["clickhouse_version"]}");
-        Console.WriteLine($"{"contender",-20} {"median ev/s",12} {"min",10} {"max",10} {"median s",9} {"bench RSS",10} {"CH RSS",8}  runs ok");
+        Console.WriteLine($"{"contender",-20} {"median ev/s",12} {"min",10} {"max",10} {"median s",9} {"bench RSS (+growth)",20} {"CH RSS",8}  runs ok");
         foreach (var c in Contenders)
         {
             Console.WriteLine($"{c.Name,-20} {Fmt(c.MedianEventsPerSecond),12} {Fmt(c.MinEventsPerSecond),10} {Fmt(c.MaxEventsPerSecond),10} " +
-                $"{c.MedianSeconds,9:F2} {c.MedianBenchPeakRssMiB,8:F0}Mi {c.MedianClickHousePeakRssMiB,6:F0}Mi  {c.Runs.Count(r => r.Failure is null)}/{c.Runs.Count}");
+                $"{c.MedianSeconds,9:F2} {c.MedianBenchPeakRssMib,8:F0} (+{c.MedianBenchRssGrowthMib,4:F0}) MiB {c.MedianClickHousePeakRssMib,5:F0}MiB  {c.Runs.Count(r => r.Failure is null)}/{c.Runs.Count}");
         }
         Console.WriteLine();
         foreach (var (name, ratio) in Ratios)
@@ -123,7 +131,7 @@ internal sealed class E2eReport
 }
 
 internal sealed record ContenderSummary(string Name, string Description, double MedianEventsPerSecond, double MinEventsPerSecond,
-    double MaxEventsPerSecond, double MedianSeconds, double MedianBenchPeakRssMiB, double MedianClickHousePeakRssMiB, List<MeasuredRun> Runs)
+    double MaxEventsPerSecond, double MedianSeconds, double MedianBenchPeakRssMib, double MedianBenchRssGrowthMib, double MedianClickHousePeakRssMib, List<MeasuredRun> Runs)
 {
     public static ContenderSummary From(IContender contender, List<MeasuredRun> runs)
     {
@@ -132,7 +140,8 @@ internal sealed record ContenderSummary(string Name, string Description, double 
         return new ContenderSummary(contender.Name, contender.Description,
             Math.Round(E2eReport.Median(rates)), rates.Count > 0 ? Math.Round(rates.Min()) : double.NaN, rates.Count > 0 ? Math.Round(rates.Max()) : double.NaN,
             Math.Round(E2eReport.Median(ok.Select(r => r.Seconds!.Value)), 3),
-            E2eReport.Median(runs.Select(r => r.BenchPeakRssMiB)), E2eReport.Median(runs.Select(r => r.ClickHousePeakRssMiB)), runs);
+            E2eReport.Median(runs.Select(r => r.BenchPeakRssMib)), E2eReport.Median(runs.Select(r => r.BenchRssGrowthMib)),
+            E2eReport.Median(runs.Select(r => r.ClickHousePeakRssMib)), runs);
     }
 }
 

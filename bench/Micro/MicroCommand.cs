@@ -21,7 +21,7 @@ internal static class MicroCommand
         var config = ManualConfig.Create(DefaultConfig.Instance)
             .AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance))
             .AddDiagnoser(MemoryDiagnoser.Default)
-            .AddExporter(MarkdownExporter.GitHub, JsonExporter.Brief)
+            .AddExporter(JsonExporter.Brief) // the default config already has the GitHub markdown exporter
             .WithOptions(ConfigOptions.DisableOptimizationsValidator);
         if (!args.Contains("--filter"))
             args = [.. args, "--filter", "*"];
