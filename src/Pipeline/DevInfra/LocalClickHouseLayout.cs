@@ -43,7 +43,7 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
         }
     }
 
-    public void WriteConfig(int httpPort, int tcpPort, int interserverHttpPort, string displayName, string writerPassword)
+    public void WriteConfig(int httpPort, int tcpPort, int interserverHttpPort, string displayName, string writerPassword, string? extraConfigXml = null)
     {
         new XDocument(new XElement("yandex",
             new XElement("display_name", displayName),
@@ -69,7 +69,8 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
             new XElement("default_database", "default"),
             // 18.16 has no default for it and fails with exit code 70 when it is missing.
             new XElement("mark_cache_size", 256L << 20),
-            new XElement("timezone", "UTC"))).Save(ConfigPath);
+            new XElement("timezone", "UTC"),
+            ParseExtraConfig(extraConfigXml))).Save(ConfigPath);
 
         new XDocument(new XElement("yandex",
             new XElement("profiles",
@@ -78,6 +79,25 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
                 LocalUser("default", password: ""),
                 LocalUser(LocalClickHouseServer.WriterUser, writerPassword)),
             new XElement("quotas", new XElement("default")))).Save(UsersPath);
+    }
+
+    /// <summary>The top-level elements of <see cref="LocalClickHouseOptions.ExtraConfigXml"/>.</summary>
+    /// <exception cref="ArgumentException">The text is not well-formed XML elements.</exception>
+    public static IReadOnlyList<XElement> ParseExtraConfig(string? xml)
+    {
+        if (string.IsNullOrWhiteSpace(xml))
+        {
+            return [];
+        }
+
+        try
+        {
+            return [.. XElement.Parse($"<extra>{xml}</extra>").Elements()];
+        }
+        catch (System.Xml.XmlException ex)
+        {
+            throw new ArgumentException($"ExtraConfigXml is not well-formed XML: {ex.Message}", nameof(LocalClickHouseOptions.ExtraConfigXml), ex);
+        }
     }
 
     /// <summary>

@@ -20,6 +20,25 @@ public sealed record LocalClickHouseOptions
     /// </summary>
     public string? ServerBinary { get; init; }
 
+    /// <summary>
+    /// Extra elements for the server's config.xml, as XML text appended inside its root element, such as
+    /// <c>&lt;kafka&gt;&lt;auto_offset_reset&gt;smallest&lt;/auto_offset_reset&gt;&lt;/kafka&gt;</c> for the Kafka table
+    /// engine. Checked when set: it must be well-formed XML elements.
+    /// </summary>
+    public string? ExtraConfigXml
+    {
+        get;
+        init
+        {
+            if (value is not null)
+            {
+                _ = LocalClickHouseLayout.ParseExtraConfig(value);
+            }
+
+            field = value;
+        }
+    }
+
     /// <summary>How long a start may take before the server is killed and the start fails.</summary>
     public TimeSpan StartupTimeout
     {
