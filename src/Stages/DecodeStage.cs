@@ -36,13 +36,18 @@ public sealed class DecodeStage
         .ToArray();
 
     private readonly EventDecoder _decoder;
-    private readonly PipelineMetrics _metrics;
+    private readonly Prometheus.Counter.Child _decoded;
+    private readonly Prometheus.Counter.Child _rejected;
+    private readonly Prometheus.Histogram.Child _duration;
 
     public DecodeStage(DecodeStageOptions options, EventDecoder decoder, PipelineMetrics metrics)
     {
         options.Validate();
         _decoder = decoder;
-        _metrics = metrics;
+        // Resolved once: a label lookup per message costs more than the counter itself.
+        _decoded = metrics.StageMessages.WithLabels(StageName, "ok");
+        _rejected = metrics.StageMessages.WithLabels(StageName, "dead_letter");
+        _duration = metrics.StageDuration.WithLabels(StageName);
         Block = new TransformBlock<PipelineMessage, PipelineMessage>(Decode, new ExecutionDataflowBlockOptions
         {
             BoundedCapacity = options.BoundedCapacity,
@@ -68,15 +73,15 @@ public sealed class DecodeStage
         if (result.IsSuccess)
         {
             message.Event = result.Event;
-            _metrics.StageMessages.WithLabels(StageName, "ok").Inc();
+            _decoded.Inc();
         }
         else
         {
             var error = result.Error!.Value;
             message.Failure = new DeadLetterReason(StageName, KindLabels[(int)error.Kind], error.Reason);
-            _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+            _rejected.Inc();
         }
-        _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         return message;
     }
 }

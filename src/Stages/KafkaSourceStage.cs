@@ -58,6 +58,7 @@ public sealed class KafkaSourceStage
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
     private readonly Queue<PipelineMessage> _waiting = new();
+    private readonly Prometheus.Counter.Child _consumedCounter;
     private bool _paused;
     private bool _assignmentChanged;
     private long _consumed;
@@ -71,6 +72,7 @@ public sealed class KafkaSourceStage
         _commits = commits;
         _metrics = metrics;
         _logger = logger;
+        _consumedCounter = metrics.StageMessages.WithLabels(StageName, "ok");
     }
 
     public long Consumed => Interlocked.Read(ref _consumed);
@@ -178,7 +180,7 @@ public sealed class KafkaSourceStage
         var message = new PipelineMessage(lease, result.Offset.Value, lease.Offsets.Register(result.Offset.Value),
             result.Message.Key, result.Message.Value ?? [], result.Message.Headers, result.Message.Timestamp.UnixTimestampMs);
         Interlocked.Increment(ref _consumed);
-        _metrics.StageMessages.WithLabels(StageName, "ok").Inc();
+        _consumedCounter.Inc();
 
         if (_waiting.Count == 0 && target.Post(message))
             return;

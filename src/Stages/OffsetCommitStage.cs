@@ -72,12 +72,12 @@ public sealed class OffsetCommitStage(PipelineMetrics metrics, ILogger<OffsetCom
 
     private int Commit<TKey, TValue>(IConsumer<TKey, TValue> consumer, IEnumerable<PartitionLease> leases)
     {
-        List<(PartitionLease Lease, long Offset)>? pending = null;
+        List<(PartitionLease Lease, long Offset, long Messages)>? pending = null;
         foreach (var lease in leases)
         {
-            var offset = lease.Offsets.CommittableOffset;
+            var (offset, messages) = lease.Offsets.Committable;
             if (offset > lease.CommittedOffset)
-                (pending ??= []).Add((lease, offset));
+                (pending ??= []).Add((lease, offset, messages));
         }
         if (pending is null)
             return 0;
@@ -85,8 +85,14 @@ public sealed class OffsetCommitStage(PipelineMetrics metrics, ILogger<OffsetCom
         try
         {
             consumer.Commit(pending.Select(p => new TopicPartitionOffset(p.Lease.Partition, new Offset(p.Offset))));
-            foreach (var (lease, offset) in pending)
+            long committedMessages = 0;
+            foreach (var (lease, offset, messages) in pending)
+            {
+                committedMessages += messages - lease.CommittedMessages;
                 lease.CommittedOffset = offset;
+                lease.CommittedMessages = messages;
+            }
+            metrics.StageMessages.WithLabels(StageName, "ok").Inc(committedMessages);
             metrics.OffsetCommits.WithLabels("ok").Inc();
             return pending.Count;
         }

@@ -17,5 +17,8 @@ public sealed class PartitionLease(TopicPartition partition)
     /// <summary>The offset last committed for this lease, -1 before the first commit.</summary>
     public long CommittedOffset { get; set; } = -1;
 
+    /// <summary>Messages below <see cref="CommittedOffset"/> that this lease consumed.</summary>
+    public long CommittedMessages { get; set; }
+
     public void Revoke() => _revoked = true;
 }

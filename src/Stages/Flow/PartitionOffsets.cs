@@ -13,6 +13,7 @@ public sealed class PartitionOffsets
     private long _head; // sequence of the oldest unfinished message
     private long _tail; // sequence the next registered message gets
     private long _committable = -1;
+    private long _completedInOrder; // messages released by the watermark so far
 
     /// <summary>Registers a consumed offset; offsets must be registered in increasing order.</summary>
     /// <returns>The sequence number to pass to <see cref="Complete"/>.</returns>
@@ -43,6 +44,7 @@ public sealed class PartitionOffsets
             {
                 _committable = _offsets[_head % _offsets.Length] + 1;
                 _head++;
+                _completedInOrder++;
             }
         }
     }
@@ -51,6 +53,12 @@ public sealed class PartitionOffsets
     public long CommittableOffset
     {
         get { lock (_gate) return _committable; }
+    }
+
+    /// <summary>The committable offset and how many messages lie below it, read together.</summary>
+    public (long Offset, long Messages) Committable
+    {
+        get { lock (_gate) return (_committable, _completedInOrder); }
     }
 
     /// <summary>The last offset registered, or -1 before the first.</summary>
