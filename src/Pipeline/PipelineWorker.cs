@@ -44,6 +44,7 @@ public sealed class PipelineWorker
     public long DeadLettered => _deadLetter?.Acknowledged ?? 0;
     public long InFlight => _commits?.InFlight ?? 0;
     public bool IsPaused => _source?.IsPaused ?? false;
+    public int AssignedPartitions => _commits?.Leases.Count ?? 0;
 
     /// <summary>Alive: the worker has not failed. Ready: it knows its table, has partitions and ClickHouse answers.</summary>
     public bool IsHealthy { get; private set; } = true;

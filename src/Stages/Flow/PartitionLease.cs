@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using EventPipeline.Stages.ExactlyOnce;
 
 namespace EventPipeline.Stages.Flow;
 
@@ -21,4 +22,13 @@ public sealed class PartitionLease(TopicPartition partition)
     public long CommittedMessages { get; set; }
 
     public void Revoke() => _revoked = true;
+
+    /// <summary>
+    /// Exactly-once only: ranges recorded in the batch ledger by this partition's previous owner and not yet
+    /// committed. The first batches of this lease must be exactly these ranges, in this order.
+    /// </summary>
+    public Queue<OffsetRange> Replay { get; } = new();
+
+    /// <summary>Exactly-once only: ranges this lease recorded that may not be committed yet (batch stage thread only).</summary>
+    public List<OffsetRange> Outstanding { get; } = [];
 }

@@ -37,15 +37,39 @@ public sealed class PartitionOffsets
     {
         lock (_gate)
         {
-            if (sequence < _head || sequence >= _tail)
-                throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"not in flight (in flight: {_head}..{_tail - 1})");
-            _done[sequence % _done.Length] = true;
-            while (_head < _tail && _done[_head % _done.Length])
-            {
-                _committable = _offsets[_head % _offsets.Length] + 1;
-                _head++;
-                _completedInOrder++;
-            }
+            MarkDone(sequence);
+            Advance();
+        }
+    }
+
+    /// <summary>
+    /// Marks several messages finished at once, so that a commit never sees the watermark halfway through them
+    /// (exactly-once relies on committed offsets falling on batch boundaries).
+    /// </summary>
+    public void CompleteAll(IEnumerable<long> sequences)
+    {
+        lock (_gate)
+        {
+            foreach (var sequence in sequences)
+                MarkDone(sequence);
+            Advance();
+        }
+    }
+
+    private void MarkDone(long sequence)
+    {
+        if (sequence < _head || sequence >= _tail)
+            throw new ArgumentOutOfRangeException(nameof(sequence), sequence, $"not in flight (in flight: {_head}..{_tail - 1})");
+        _done[sequence % _done.Length] = true;
+    }
+
+    private void Advance()
+    {
+        while (_head < _tail && _done[_head % _done.Length])
+        {
+            _committable = _offsets[_head % _offsets.Length] + 1;
+            _head++;
+            _completedInOrder++;
         }
     }
 

@@ -37,7 +37,36 @@ public sealed class PipelineMessage
 
     public KafkaCoordinates Coordinates => new(Lease.Partition.Topic, Lease.Partition.Partition.Value, Offset, TimestampMs);
 
-    public void Complete() => Lease.Offsets.Complete(Sequence);
+    /// <summary>
+    /// In exactly-once mode, the batch this message belongs to: its offsets are released together with the
+    /// batch's, never alone (see <see cref="CompletionGroup"/>).
+    /// </summary>
+    public CompletionGroup? Group { get; set; }
+
+    /// <summary>Called when the message is durable: its row acknowledged by ClickHouse or its dead letter by Kafka.</summary>
+    public void Complete()
+    {
+        if (Group is { } group)
+            group.Arrive();
+        else
+            Lease.Offsets.Complete(Sequence);
+    }
+}
+
+/// <summary>
+/// The members of one exactly-once batch (rows and dead letters of one offset range of one partition). Their
+/// offsets are released in one step once every member is durable, so a committed offset always falls on a
+/// range boundary and a replayed range is never partly committed.
+/// </summary>
+public sealed class CompletionGroup(PartitionLease lease, IReadOnlyList<PipelineMessage> members)
+{
+    private int _pending = members.Count;
+
+    public void Arrive()
+    {
+        if (Interlocked.Decrement(ref _pending) == 0)
+            lease.Offsets.CompleteAll(members.Select(m => m.Sequence));
+    }
 }
 
 /// <param name="Stage">The stage that rejected the message (decode, encode, sink).</param>

@@ -71,7 +71,7 @@ public sealed class ClickHouseUnreachableTests(KafkaFixture kafka, ITestOutputHe
         using var stop = new CancellationTokenSource();
         var worker = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), loggers);
         var run = worker.RunAsync(stop.Token);
-        await EndToEnd.WaitUntilAsync(() => worker.IsReady || run.IsCompleted, Timeout, "the worker's assignment");
+        await EndToEnd.WaitUntilAsync(() => worker.AssignedPartitions > 0 || run.IsCompleted, Timeout, "the worker's assignment");
 
         var producing = Task.Run(async () =>
         {

@@ -30,9 +30,13 @@ public sealed class TwoWorkersShareTheGroupTests(KafkaFixture kafka, ClickHouseF
         var second = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), loggers);
 
         var firstRun = first.RunAsync(stop.Token);
-        await EndToEnd.WaitUntilAsync(() => first.IsReady || firstRun.IsCompleted, Timeout, "the first worker's assignment");
+        await EndToEnd.WaitUntilAsync(() => first.AssignedPartitions == Partitions || firstRun.IsCompleted, Timeout, "the first worker's assignment");
         var secondRun = second.RunAsync(stop.Token);
-        await EndToEnd.WaitUntilAsync(() => (first.IsReady && second.IsReady) || firstRun.IsCompleted || secondRun.IsCompleted,
+        // Readiness does not wait for partitions (an idle replica is ready); the rebalance has settled once the
+        // two together hold every partition and each holds some.
+        await EndToEnd.WaitUntilAsync(
+            () => (first.AssignedPartitions > 0 && second.AssignedPartitions > 0 && first.AssignedPartitions + second.AssignedPartitions == Partitions)
+                  || firstRun.IsCompleted || secondRun.IsCompleted,
             Timeout, "both workers holding partitions");
         kafka.ProduceAll(topic, EndToEnd.Generate(EventCount, seed: 7).Select(m => m.Payload));
         await EndToEnd.WaitUntilAsync(
