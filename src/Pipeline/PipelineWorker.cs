@@ -4,6 +4,8 @@ using EventPipeline.Stages;
 using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
+using EventPipeline.Stages.ExactlyOnce;
+using Confluent.Kafka;
 using EventPipeline.Stages.Flow;
 using Microsoft.Extensions.Logging;
 
@@ -68,6 +70,8 @@ public sealed class PipelineWorker
             client.Dispose();
             return; // stopped before ClickHouse ever answered: nothing consumed, nothing to drain
         }
+        using var ledger = _settings.ExactlyOnce ? await PrepareExactlyOnceAsync(client, mapping, stop).ConfigureAwait(false) : null;
+        _metrics.DeliveryGuarantee.WithLabels(ledger is null ? "at_least_once" : "exactly_once").Set(1);
         _schemaLoaded = true;
 
         using var drainTimeout = new CancellationTokenSource();
@@ -80,13 +84,18 @@ public sealed class PipelineWorker
             PropertyColumns = mapping.PropertyColumns,
         });
         _commits = new OffsetCommitStage(_metrics, _loggerFactory.CreateLogger<OffsetCommitStage>());
-        _source = new KafkaSourceStage(_settings.ToSourceOptions(), _commits, _metrics, _loggerFactory.CreateLogger<KafkaSourceStage>());
+        var recovery = ledger is null ? null : new LedgerRecovery(ledger, _loggerFactory.CreateLogger<LedgerRecovery>());
+        _source = new KafkaSourceStage(_settings.ToSourceOptions(), _commits, _metrics, _loggerFactory.CreateLogger<KafkaSourceStage>(),
+            recovery is null ? null : recovery.Prepare);
         var decode = new DecodeStage(_settings.ToDecodeOptions(), decoder, _metrics);
-        var batch = new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics);
+        IBatchingStage batch = ledger is null
+            ? new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics)
+            : new PartitionBatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, ledger, _metrics,
+                _loggerFactory.CreateLogger<PartitionBatchStage>());
         using var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency);
         using var deadLetter = _deadLetter = new DeadLetterStage(_settings.ToDeadLetterOptions(), _metrics, _loggerFactory.CreateLogger<DeadLetterStage>());
 
-        decode.LinkTo(batch.Input, deadLetter.Block);
+        decode.LinkTo(batch.Input, ledger is null ? deadLetter.Block : null);
         batch.Start(sink.Block, deadLetter.Block);
         sink.Start(deadLetter.Block, outcome => batch.ReportInsert(outcome), abort);
         // The dead-letter stage has three producers; it completes after all of them.
@@ -130,6 +139,36 @@ public sealed class PipelineWorker
             _logger.LogCritical(ex, "The pipeline failed");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Checks that the table can give exactly-once (it must deduplicate identical blocks, and its rows must carry their
+    /// Kafka partition and offset so that two different messages never make identical blocks) and that the ledger
+    /// topic is usable.
+    /// </summary>
+    private async Task<BatchLedger> PrepareExactlyOnceAsync(ClickHouseHttpClient client, TableMapping mapping, CancellationToken stop)
+    {
+        var table = $"{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}";
+        var engine = (await client.QueryAsync(
+            $"SELECT engine FROM system.tables WHERE database = {ClickHouseLiteral.Quote(_settings.ClickHouse.Database)} AND name = {ClickHouseLiteral.Quote(_settings.ClickHouse.Table)} FORMAT TabSeparated",
+            stop).ConfigureAwait(false)).Trim();
+        if (!(engine.StartsWith("Replicated", StringComparison.Ordinal) && engine.EndsWith("MergeTree", StringComparison.Ordinal)))
+            throw new ConfigurationException($"Delivery:Guarantee=ExactlyOnce needs a table that deduplicates inserted blocks (a Replicated*MergeTree); {table} is {engine}. Use AtLeastOnce or a replicated table.");
+        var sources = mapping.Columns.Select(c => c.Source).ToHashSet();
+        if (!sources.Contains(ColumnSource.KafkaPartition) || !sources.Contains(ColumnSource.KafkaOffset))
+            throw new ConfigurationException($"Delivery:Guarantee=ExactlyOnce needs columns kafka_partition and kafka_offset in {table}: without them two different batches with the same events would look identical and deduplication would drop one");
+        var ledger = new BatchLedger(_settings.ToLedgerOptions(), _loggerFactory.CreateLogger<BatchLedger>());
+        try
+        {
+            ledger.Validate(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or KafkaException)
+        {
+            ledger.Dispose();
+            throw new ConfigurationException(ex.Message, ex);
+        }
+        _logger.LogInformation("Delivery guarantee: exactly-once into {Table} ({Engine} block deduplication, batch ledger {Ledger})", table, engine, _settings.LedgerTopic);
+        return ledger;
     }
 
     /// <summary>Reads the target table's columns, waiting for ClickHouse if it is not up yet.</summary>

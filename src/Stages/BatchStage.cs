@@ -34,7 +34,7 @@ public sealed record BatchStageOptions
 /// <see cref="BatchStageOptions.MaxLatency"/>. A row that does not fit its column goes to the dead letter; the
 /// rest of the batch is unaffected.
 /// </summary>
-public sealed class BatchStage
+public sealed class BatchStage : IBatchingStage
 {
     public const string StageName = "batch";
 

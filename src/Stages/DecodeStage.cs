@@ -58,9 +58,18 @@ public sealed class DecodeStage
 
     public TransformBlock<PipelineMessage, PipelineMessage> Block { get; }
 
-    /// <summary>Sends decoded events to <paramref name="batch"/> and failures to <paramref name="deadLetter"/>.</summary>
-    public void LinkTo(ITargetBlock<PipelineMessage> batch, ITargetBlock<PipelineMessage> deadLetter)
+    /// <summary>
+    /// Sends decoded events to <paramref name="batch"/> and failures to <paramref name="deadLetter"/>; with no
+    /// dead-letter target, failures go to the batch stage too.
+    /// </summary>
+    public void LinkTo(ITargetBlock<PipelineMessage> batch, ITargetBlock<PipelineMessage>? deadLetter)
     {
+        if (deadLetter is null)
+        {
+            // Exactly-once: failures stay members of their offset range and the batch stage dead-letters them.
+            Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true });
+            return;
+        }
         // The two predicates are exhaustive and exclusive: a message matching neither would block the stage forever.
         Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true }, m => m.Failure is null);
         Block.LinkTo(deadLetter, m => m.Failure is not null);

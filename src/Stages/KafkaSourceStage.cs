@@ -57,13 +57,17 @@ public sealed class KafkaSourceStage
     private readonly OffsetCommitStage _commits;
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>>? _onAssigned;
     private readonly Queue<PipelineMessage> _waiting = new();
     private readonly Prometheus.Counter.Child _consumedCounter;
     private bool _paused;
     private bool _assignmentChanged;
     private long _consumed;
 
-    public KafkaSourceStage(KafkaSourceOptions options, OffsetCommitStage commits, PipelineMetrics metrics, ILogger<KafkaSourceStage> logger)
+    /// <param name="onAssigned">Runs on the consumer thread for newly assigned partitions before their first message
+    /// is read (exactly-once recovery uses it).</param>
+    public KafkaSourceStage(KafkaSourceOptions options, OffsetCommitStage commits, PipelineMetrics metrics, ILogger<KafkaSourceStage> logger,
+        Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>>? onAssigned = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.BootstrapServers, "Kafka:BootstrapServers");
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Topic, "Kafka:Topic");
@@ -72,6 +76,7 @@ public sealed class KafkaSourceStage
         _commits = commits;
         _metrics = metrics;
         _logger = logger;
+        _onAssigned = onAssigned;
         _consumedCounter = metrics.StageMessages.WithLabels(StageName, "ok");
     }
 
@@ -93,8 +98,8 @@ public sealed class KafkaSourceStage
         using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(_options.BuildConsumerConfig())
             .SetPartitionsAssignedHandler((c, partitions) =>
             {
-                foreach (var partition in partitions)
-                    _commits.Assign(partition);
+                var leases = partitions.Select(_commits.Assign).ToList();
+                _onAssigned?.Invoke(c, leases);
                 _assignmentChanged = true;
                 _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
             })

@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using EventPipeline.Stages;
+using EventPipeline.Stages.ExactlyOnce;
 using EventPipeline.Stages.ClickHouse;
 using Microsoft.Extensions.Configuration;
 
@@ -72,6 +73,15 @@ public sealed class DeadLetterSettings
     public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
 }
 
+public sealed class DeliverySettings
+{
+    /// <summary>AtLeastOnce (default) or ExactlyOnce (needs a table that deduplicates blocks, see README).</summary>
+    public string Guarantee { get; set; } = "AtLeastOnce";
+
+    /// <summary>Exactly-once batch ledger; defaults to "&lt;Kafka:Topic&gt;.batches".</summary>
+    public string LedgerTopic { get; set; } = "";
+}
+
 public sealed class MetricsSettings
 {
     /// <summary>Port for /metrics, /healthz and /readyz; 0 turns the endpoint off.</summary>
@@ -100,6 +110,7 @@ public sealed class PipelineSettings
     public BatchSettings Batch { get; set; } = new();
     public DecodeSettings Decode { get; set; } = new();
     public DeadLetterSettings DeadLetter { get; set; } = new();
+    public DeliverySettings Delivery { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
     public PipelineSection Pipeline { get; set; } = new();
 
@@ -122,7 +133,7 @@ public sealed class PipelineSettings
                 if (section.Key is "Logging")
                     continue;
                 var property = typeof(PipelineSettings).GetProperty(section.Key)
-                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Metrics, Pipeline, Logging)");
+                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Delivery, Metrics, Pipeline, Logging)");
                 section.Bind(property.GetValue(settings), options => options.ErrorOnUnknownConfiguration = true);
             }
         }
@@ -172,6 +183,8 @@ public sealed class PipelineSettings
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
         InRange(Metrics.Port, 0, 65535, "Metrics:Port");
+        if (Delivery.Guarantee is not ("AtLeastOnce" or "ExactlyOnce"))
+            throw new ConfigurationException($"Delivery:Guarantee '{Delivery.Guarantee}' must be AtLeastOnce or ExactlyOnce");
         InRange(Pipeline.QueueCapacity, 1, 10_000_000, "Pipeline:QueueCapacity");
         Positive(Pipeline.DrainTimeoutSeconds, "Pipeline:DrainTimeoutSeconds");
         foreach (var key in Kafka.Properties.Keys)
@@ -180,6 +193,18 @@ public sealed class PipelineSettings
                 throw new ConfigurationException($"Kafka:Properties:{key} cannot be set: offsets are committed only after ClickHouse acknowledged the rows");
         }
     }
+
+    public bool ExactlyOnce => Delivery.Guarantee == "ExactlyOnce";
+
+    public string LedgerTopic => string.IsNullOrWhiteSpace(Delivery.LedgerTopic) ? $"{Kafka.Topic}.batches" : Delivery.LedgerTopic;
+
+    public BatchLedgerOptions ToLedgerOptions() => new()
+    {
+        BootstrapServers = Kafka.BootstrapServers,
+        Topic = LedgerTopic,
+        SourceTopic = Kafka.Topic,
+        ClientProperties = MergeProducerProperties(),
+    };
 
     public string DeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetter.Topic) ? $"{Kafka.Topic}.dlq" : DeadLetter.Topic;
 
@@ -237,7 +262,7 @@ public sealed class PipelineSettings
     public string Describe() =>
         $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
         $"clickhouse={new Uri(ClickHouse.Url).GetLeftPart(UriPartial.Path)} table={ClickHouse.Database}.{ClickHouse.Table} user={ClickHouse.Username} " +
-        $"batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}" +
+        $"delivery={Delivery.Guarantee} batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}" +
         (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}");
 
     private Dictionary<string, string> MergeProducerProperties()
