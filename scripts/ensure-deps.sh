@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what building and testing need and is missing: ClickHouse 18.16 (server and client), kcat and prometheus from
-# Debian, and checks for a .NET 10 SDK. Quiet when everything is already there.
+# Installs what building and testing need and is missing: ClickHouse 18.16 (server and client), kcat, prometheus and
+# zookeeper from Debian, and checks for a .NET 10 SDK. Quiet when everything is already there.
 set -euo pipefail
 
 # prometheus ships promtool; the operations tests start their own Prometheus (Debian does not start it without systemd).
-packages=(clickhouse-server clickhouse-client kcat prometheus)
+# zookeeper (3.8, pulls in a JRE) backs ReplicatedMergeTree, whose block deduplication makes retried inserts exactly-once;
+# the tests start it as a plain java process (LocalZooKeeper), not through systemd.
+packages=(clickhouse-server clickhouse-client kcat prometheus zookeeper)
 
 missing=()
 for package in "${packages[@]}"; do

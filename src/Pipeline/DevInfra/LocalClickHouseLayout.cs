@@ -43,7 +43,7 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
         }
     }
 
-    public void WriteConfig(int httpPort, int tcpPort, int interserverHttpPort, string displayName, string writerPassword, string? extraConfigXml = null)
+    public void WriteConfig(int httpPort, int tcpPort, int interserverHttpPort, string displayName, LocalClickHouseOptions options)
     {
         new XDocument(new XElement("yandex",
             new XElement("display_name", displayName),
@@ -59,7 +59,10 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
             new XElement("keep_alive_timeout", 3),
             new XElement("http_port", httpPort),
             new XElement("tcp_port", tcpPort),
+            // Replicated tables announce this port in ZooKeeper for other replicas to fetch parts from; 18.16
+            // refuses to create one without it.
             new XElement("interserver_http_port", interserverHttpPort),
+            new XElement("interserver_http_host", "127.0.0.1"),
             new XElement("path", Folder("data")),
             new XElement("tmp_path", Folder("tmp")),
             new XElement("user_files_path", Folder("user_files")),
@@ -70,15 +73,31 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
             // 18.16 has no default for it and fails with exit code 70 when it is missing.
             new XElement("mark_cache_size", 256L << 20),
             new XElement("timezone", "UTC"),
-            ParseExtraConfig(extraConfigXml))).Save(ConfigPath);
+            ZooKeeperConfig(options),
+            ParseExtraConfig(options.ExtraConfigXml))).Save(ConfigPath);
 
         new XDocument(new XElement("yandex",
             new XElement("profiles",
                 new XElement("default", new XElement("allow_experimental_low_cardinality_type", 1))),
             new XElement("users",
                 LocalUser("default", password: ""),
-                LocalUser(LocalClickHouseServer.WriterUser, writerPassword)),
+                LocalUser(LocalClickHouseServer.WriterUser, options.WriterPassword)),
             new XElement("quotas", new XElement("default")))).Save(UsersPath);
+    }
+
+    /// <summary>The <c>&lt;zookeeper&gt;</c> and <c>&lt;macros&gt;</c> sections, or nothing without ZooKeeper.</summary>
+    private static IEnumerable<XElement> ZooKeeperConfig(LocalClickHouseOptions options)
+    {
+        if (options.ZooKeeper is null)
+        {
+            yield break;
+        }
+
+        var (host, port) = LocalClickHouseOptions.ParseZooKeeper(options.ZooKeeper);
+        yield return new XElement("zookeeper",
+            new XElement("node", new XElement("host", host), new XElement("port", port)),
+            new XElement("session_timeout_ms", (long)options.ZooKeeperSessionTimeout.TotalMilliseconds));
+        yield return new XElement("macros", options.Macros.Select(macro => new XElement(macro.Key, macro.Value)));
     }
 
     /// <summary>The top-level elements of <see cref="LocalClickHouseOptions.ExtraConfigXml"/>.</summary>

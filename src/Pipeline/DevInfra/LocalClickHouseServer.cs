@@ -194,7 +194,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             (HttpPort, TcpPort, InterserverHttpPort) = PickFreePorts();
-            _layout.WriteConfig(HttpPort, TcpPort, InterserverHttpPort, _displayName, _options.WriterPassword, _options.ExtraConfigXml);
+            _layout.WriteConfig(HttpPort, TcpPort, InterserverHttpPort, _displayName, _options);
             var failure = await LaunchAsync(ct).ConfigureAwait(false);
             if (failure is null)
             {
