@@ -22,3 +22,10 @@ public sealed class KafkaAndClickHouseCollection : ICollectionFixture<KafkaFixtu
 {
     public const string Name = "Kafka and ClickHouse";
 }
+
+/// <summary>Tests against a ClickHouse with ZooKeeper, for ReplicatedMergeTree deduplication.</summary>
+[CollectionDefinition(Name)]
+public sealed class ReplicatedClickHouseCollection : ICollectionFixture<ReplicatedClickHouseFixture>
+{
+    public const string Name = "Replicated ClickHouse";
+}
