@@ -78,10 +78,12 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
 
         new XDocument(new XElement("yandex",
             new XElement("profiles",
-                new XElement("default", new XElement("allow_experimental_low_cardinality_type", 1))),
+                new XElement("default", new XElement("allow_experimental_low_cardinality_type", 1)),
+                // What the worker needs and no more: it inserts and reads schemas, it never runs DDL.
+                new XElement("writer", new XElement("allow_experimental_low_cardinality_type", 1), new XElement("allow_ddl", 0))),
             new XElement("users",
                 LocalUser("default", password: ""),
-                LocalUser(LocalClickHouseServer.WriterUser, options.WriterPassword)),
+                LocalUser(LocalClickHouseServer.WriterUser, options.WriterPassword, profile: "writer")),
             new XElement("quotas", new XElement("default")))).Save(UsersPath);
     }
 
@@ -166,10 +168,10 @@ internal sealed class LocalClickHouseLayout(string stateDirectory)
         }
     }
 
-    private static XElement LocalUser(string name, string password) =>
+    private static XElement LocalUser(string name, string password, string profile = "default") =>
         new(name,
             new XElement("password", password),
             new XElement("networks", new XElement("ip", "127.0.0.1"), new XElement("ip", "::1")),
-            new XElement("profile", "default"),
+            new XElement("profile", profile),
             new XElement("quota", "default"));
 }
