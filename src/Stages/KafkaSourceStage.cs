@@ -120,7 +120,7 @@ public sealed class KafkaSourceStage
                 else
                     _logger.LogWarning("Kafka consumer error: {Reason}", error.Reason);
             })
-            .SetLogHandler((_, log) => _logger.Log(ToLogLevel(log.Level), "librdkafka {Facility}: {Message}", log.Facility, log.Message))
+            .SetLogHandler((_, log) => OnClientLog(log))
             .Build();
 
         consumer.Subscribe(_options.Topic);
@@ -266,6 +266,20 @@ public sealed class KafkaSourceStage
                 .Set(Math.Max(0, high.Value - durable));
         }
         _metrics.InFlightMessages.Set(inFlight);
+    }
+
+    private void OnClientLog(LogMessage log)
+    {
+        // librdkafka resets a position the broker no longer has (retention, or the mock's 100k-message cap) to
+        // auto.offset.reset and says so only in a log line. Those messages are gone from Kafka before we read
+        // them: make it loud and countable rather than silent.
+        if (log.Message.Contains("offset reset", StringComparison.OrdinalIgnoreCase))
+        {
+            _metrics.OffsetResets.Inc();
+            _logger.LogError("Kafka reset a consumer position: messages were removed from the topic before this group read them ({Message})", log.Message);
+            return;
+        }
+        _logger.Log(ToLogLevel(log.Level), "librdkafka {Facility}: {Message}", log.Facility, log.Message);
     }
 
     private static string Describe(IEnumerable<TopicPartition> partitions) =>

@@ -47,6 +47,8 @@ public sealed class PipelineMetrics
             new CounterConfiguration { LabelNames = ["result"] });
         PausedPartitions = factory.CreateGauge("pipeline_kafka_paused", "1 while the source has paused its partitions for backpressure.");
         AssignedPartitions = factory.CreateGauge("pipeline_kafka_assigned_partitions", "Partitions currently assigned to this worker.");
+        OffsetResets = factory.CreateCounter("pipeline_kafka_offset_resets_total",
+            "Consumer positions Kafka reset because the messages there no longer exist (they were never read).");
         DeliveryGuarantee = factory.CreateGauge("pipeline_delivery_guarantee",
             "1 for the delivery guarantee this worker gives its table (checked at start).", new GaugeConfiguration { LabelNames = ["guarantee"] });
         InFlightMessages = factory.CreateGauge("pipeline_in_flight_messages", "Consumed messages not yet inserted or dead-lettered.");
@@ -70,4 +72,5 @@ public sealed class PipelineMetrics
     public Gauge AssignedPartitions { get; }
     public Gauge InFlightMessages { get; }
     public Gauge DeliveryGuarantee { get; }
+    public Counter OffsetResets { get; }
 }
