@@ -38,7 +38,7 @@ public sealed class PipelineWorker
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
         _latency = latency;
-        _policy = policy ?? new StaticBatchSizePolicy(settings.Batch.Size);
+        _policy = policy ?? settings.CreateBatchPolicy();
     }
 
     public long Consumed => _source?.Consumed ?? 0;

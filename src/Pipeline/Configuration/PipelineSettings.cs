@@ -1,5 +1,6 @@
 using Confluent.Kafka;
 using EventPipeline.Stages;
+using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ExactlyOnce;
 using EventPipeline.Stages.ClickHouse;
 using Microsoft.Extensions.Configuration;
@@ -50,8 +51,13 @@ public sealed class ClickHouseSettings
 
 public sealed class BatchSettings
 {
-    /// <summary>Only "static" for now; the learned policy arrives with its own issue.</summary>
+    /// <summary>static (Batch:Size), aimd (grow while inserts stay under Batch:TargetLatencyMs, halve when not) or
+    /// threshold (fill in Batch:TargetLatencyMs at the current arrival rate).</summary>
     public string Policy { get; set; } = "static";
+
+    public int MinSize { get; set; } = 1000;
+    public int TargetLatencyMs { get; set; } = 1000;
+    public int AimdStep { get; set; } = 5000;
 
     /// <summary>100,000 beat 50,000 in every repeat of the e2e bench (perf-data/e2e-latest.json).</summary>
     public int Size { get; set; } = 100_000;
@@ -175,8 +181,11 @@ public sealed class PipelineSettings
                 throw new ConfigurationException($"ClickHouse:Settings:{name} has no value");
         }
         Positive(ClickHouse.RequestTimeoutSeconds, "ClickHouse:RequestTimeoutSeconds");
-        if (Batch.Policy != "static")
-            throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static)");
+        if (Batch.Policy is not ("static" or "aimd" or "threshold"))
+            throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static, aimd, threshold)");
+        InRange(Batch.MinSize, 1, Batch.MaxSize, "Batch:MinSize");
+        Positive(Batch.TargetLatencyMs, "Batch:TargetLatencyMs");
+        Positive(Batch.AimdStep, "Batch:AimdStep");
         InRange(Batch.MaxSize, 1, 10_000_000, "Batch:MaxSize");
         InRange(Batch.Size, 1, Batch.MaxSize, "Batch:Size");
         Positive(Batch.MaxLatencyMs, "Batch:MaxLatencyMs");
@@ -246,6 +255,13 @@ public sealed class PipelineSettings
         BoundedCapacity = Pipeline.QueueCapacity,
         MaxLatency = TimeSpan.FromMilliseconds(Batch.MaxLatencyMs),
         MaxSize = Batch.MaxSize,
+    };
+
+    public IBatchSizePolicy CreateBatchPolicy() => Batch.Policy switch
+    {
+        "aimd" => new AimdBatchSizePolicy(Batch.Size, Batch.MinSize, Batch.MaxSize, Batch.AimdStep, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
+        "threshold" => new LatencyTargetBatchSizePolicy(Batch.MinSize, Batch.MaxSize, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
+        _ => new StaticBatchSizePolicy(Batch.Size),
     };
 
     public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueCapacity, Parallelism = Decode.Parallelism };
