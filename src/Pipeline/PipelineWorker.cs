@@ -158,17 +158,46 @@ public sealed class PipelineWorker
         if (!sources.Contains(ColumnSource.KafkaPartition) || !sources.Contains(ColumnSource.KafkaOffset))
             throw new ConfigurationException($"Delivery:Guarantee=ExactlyOnce needs columns kafka_partition and kafka_offset in {table}: without them two different batches with the same events would look identical and deduplication would drop one");
         var ledger = new BatchLedger(_settings.ToLedgerOptions(), _loggerFactory.CreateLogger<BatchLedger>());
+        int partitions;
         try
         {
-            ledger.Validate(TimeSpan.FromSeconds(30));
+            partitions = ledger.Validate(TimeSpan.FromSeconds(30));
         }
         catch (Exception ex) when (ex is InvalidOperationException or KafkaException)
         {
             ledger.Dispose();
             throw new ConfigurationException(ex.Message, ex);
         }
-        _logger.LogInformation("Delivery guarantee: exactly-once into {Table} ({Engine} block deduplication, batch ledger {Ledger})", table, engine, _settings.LedgerTopic);
+        var window = await DeduplicationWindowAsync(client, stop).ConfigureAwait(false);
+        var wanted = MinimumDeduplicationWindowPerPartition * partitions;
+        if (window < wanted)
+            _logger.LogWarning(
+                "{Table} keeps the hashes of its last {Window} blocks (replicated_deduplication_window); with {Partitions} partitions a batch " +
+                "replayed after a long recovery may be older than that and be inserted twice. Use at least {Wanted}.",
+                table, window, partitions, wanted);
+        _logger.LogInformation("Delivery guarantee: exactly-once into {Table} ({Engine} block deduplication, window {Window} blocks, batch ledger {Ledger})",
+            table, engine, window, _settings.LedgerTopic);
         return ledger;
+    }
+
+    /// <summary>
+    /// Every insert makes one block per partition of the table it touches, each exactly-once batch holds one Kafka
+    /// partition, and a replay can come tens of seconds after the original (failure detection, restart, group
+    /// join): 100 blocks per Kafka partition covers that at one flush per second with a couple of table partitions.
+    /// </summary>
+    private const int MinimumDeduplicationWindowPerPartition = 100;
+
+    private async Task<long> DeduplicationWindowAsync(ClickHouseHttpClient client, CancellationToken stop)
+    {
+        var engineFull = await client.QueryAsync(
+            $"SELECT engine_full FROM system.tables WHERE database = {ClickHouseLiteral.Quote(_settings.ClickHouse.Database)} AND name = {ClickHouseLiteral.Quote(_settings.ClickHouse.Table)} FORMAT TabSeparated",
+            stop).ConfigureAwait(false);
+        var match = System.Text.RegularExpressions.Regex.Match(engineFull, @"replicated_deduplication_window\s*=\s*(\d+)");
+        if (match.Success)
+            return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var serverDefault = await client.QueryAsync(
+            "SELECT value FROM system.merge_tree_settings WHERE name = 'replicated_deduplication_window' FORMAT TabSeparated", stop).ConfigureAwait(false);
+        return long.TryParse(serverDefault.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
     }
 
     /// <summary>Reads the target table's columns, waiting for ClickHouse if it is not up yet.</summary>

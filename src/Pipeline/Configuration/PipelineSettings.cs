@@ -244,7 +244,10 @@ public sealed class PipelineSettings
         Table = ClickHouse.Table,
         Username = ClickHouse.Username,
         Password = ResolvePassword(),
-        Gzip = ClickHouse.Compression == "gzip",
+        // Exactly-once always compresses: a body cut short by a dying worker at a row boundary is inserted by the
+        // server as if complete (tests/Pipeline.Tests/ClickHouse/TruncatedBodyTests.cs), and that prefix would never
+        // deduplicate against the replayed batch; a gzip body without its trailer is refused instead.
+        Gzip = ClickHouse.Compression == "gzip" || ExactlyOnce,
         MaxConcurrentInserts = ClickHouse.MaxConcurrentInserts,
         RequestTimeout = TimeSpan.FromSeconds(ClickHouse.RequestTimeoutSeconds),
         Settings = new Dictionary<string, string>(ClickHouse.Settings, StringComparer.Ordinal),
@@ -278,7 +281,7 @@ public sealed class PipelineSettings
     public string Describe() =>
         $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
         $"clickhouse={new Uri(ClickHouse.Url).GetLeftPart(UriPartial.Path)} table={ClickHouse.Database}.{ClickHouse.Table} user={ClickHouse.Username} " +
-        $"delivery={Delivery.Guarantee} batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={ClickHouse.Compression}" +
+        $"delivery={Delivery.Guarantee} batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={(ExactlyOnce ? "gzip" : ClickHouse.Compression)}" +
         (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}");
 
     private Dictionary<string, string> MergeProducerProperties()

@@ -46,7 +46,8 @@ public sealed class BatchLedger : IDisposable
     }
 
     /// <summary>Fails unless the ledger topic exists with at least as many partitions as the source topic.</summary>
-    public void Validate(TimeSpan timeout)
+    /// <returns>The source topic's partition count.</returns>
+    public int Validate(TimeSpan timeout)
     {
         using var admin = new DependentAdminClientBuilder(_producer.Handle).Build();
         var source = admin.GetMetadata(_options.SourceTopic, timeout).Topics.SingleOrDefault();
@@ -56,6 +57,7 @@ public sealed class BatchLedger : IDisposable
         if (ledgerPartitions < sourcePartitions)
             throw new InvalidOperationException(
                 $"Delivery:LedgerTopic '{_options.Topic}' needs at least {sourcePartitions} partitions (one per partition of '{_options.SourceTopic}'), it has {ledgerPartitions}");
+        return sourcePartitions;
     }
 
     /// <summary>Durably records the outstanding ranges of several partitions before their batches are inserted.</summary>
