@@ -17,7 +17,9 @@ namespace EventPipeline.Bench.Faults;
 /// </summary>
 internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafka, LocalClickHouseServer server, string logDirectory)
 {
-    private const int DeadLetterPartitions = 4;
+    // Dead letters carry the payload plus headers (~2x a source message) and at-least-once repeats after each kill:
+    // 4 partitions overflowed the mock's ~5 MiB per partition with 2M events.
+    private const int DeadLetterPartitions = 32;
     private static readonly TimeSpan ClickHouseDownTime = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan BrokerDownTime = TimeSpan.FromSeconds(5);
     private const int DownBroker = 1;
@@ -85,7 +87,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
                 else
                 {
                     var kill = result.Faults.Last(f => f.Kind == FaultKinds.WorkerKill);
-                    (kill.EndedAtSeconds, kill.RecoveredAtSeconds, kill.RowsAtRecovery) = (startedAt, grew.Seconds, grew.Rows);
+                    (kill.EndedAtSeconds, kill.RecoveredAtSeconds, kill.RowsAtRecovery) = (Math.Round(startedAt, 3), Math.Round(grew.Seconds, 3), grew.Rows);
                     Console.WriteLine($"[{guarantee}] kill {run}/{options.Kills}: restarted, rows grew again after {kill.RecoverySeconds:F2} s");
                 }
                 if (run == options.Kills)
@@ -132,7 +134,15 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
             await sampler.DisposeAsync();
         }
 
-        await CountAsync(result, ct);
+        try
+        {
+            await CountAsync(result, ct);
+        }
+        catch (InvalidOperationException ex)
+        {
+            result.Failure = (result.Failure is null ? "" : result.Failure + "; ") + ex.Message;
+            Console.WriteLine($"[{guarantee}] FAILED: {ex.Message}");
+        }
         result.RowCountSeries = Thin(sampler.Samples);
         return result;
     }
@@ -155,7 +165,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
         fault.Note = $"down {ClickHouseDownTime.TotalSeconds:F0} s; restart took {fault.EndedAtSeconds - fault.AtSeconds - ClickHouseDownTime.TotalSeconds:F2} s";
         result.Faults.Add(fault);
         var grew = await sampler.WaitAboveAsync(back.Rows, fault.EndedAtSeconds.Value, options.StepTimeout, failed, ct);
-        (fault.RecoveredAtSeconds, fault.RowsAtRecovery) = (grew.Seconds, grew.Rows);
+        (fault.RecoveredAtSeconds, fault.RowsAtRecovery) = (Math.Round(grew.Seconds, 3), grew.Rows);
         Console.WriteLine($"[{result.Guarantee}] ClickHouse SIGKILL + restart: rows grew again {fault.RecoverySeconds:F2} s after it was back");
     }
 
@@ -171,7 +181,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
             $"rows grew by {back.Rows - fault.RowsAtFault:N0} while it was down";
         result.Faults.Add(fault);
         var grew = await sampler.WaitAboveAsync(back.Rows, fault.EndedAtSeconds.Value, options.StepTimeout, failed, ct);
-        (fault.RecoveredAtSeconds, fault.RowsAtRecovery) = (grew.Seconds, grew.Rows);
+        (fault.RecoveredAtSeconds, fault.RowsAtRecovery) = (Math.Round(grew.Seconds, 3), grew.Rows);
         Console.WriteLine($"[{result.Guarantee}] broker {DownBroker} down/up: rows grew again {fault.RecoverySeconds:F2} s after it was back");
     }
 
