@@ -1,9 +1,13 @@
 using EventPipeline.Bench.E2e;
+using EventPipeline.Bench.Faults;
 using EventPipeline.Bench.Micro;
 
 namespace EventPipeline.Bench;
 
-/// <summary><c>e2e</c>: the pipeline against its ceilings and ClickHouse's own Kafka engine; <c>micro</c>: BenchmarkDotNet.</summary>
+/// <summary>
+/// <c>e2e</c>: the pipeline against its ceilings and ClickHouse's own Kafka engine; <c>faults</c>: kill -9 and other
+/// faults under both delivery guarantees; <c>micro</c>: BenchmarkDotNet.
+/// </summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -12,12 +16,16 @@ internal static class Program
         {
             case "e2e":
                 return await E2eBenchmark.RunAsync(E2eOptions.Parse(args[1..]));
+            case "faults":
+                return await FaultsBenchmark.RunAsync(FaultsOptions.Parse(args[1..]));
             case "micro":
                 return MicroCommand.Run(args[1..]);
             default:
                 Console.Error.WriteLine("""
                     usage: dotnet run -c Release --project bench -- e2e [--events 1500000] [--partitions 128] [--repeat 3]
                                  [--batch-sizes 50000,100000] [--max-concurrent-inserts 2] [--no-kcat] [--out perf-data]
+                           dotnet run -c Release --project bench -- faults [--kills 20] [--events 2000000] [--partitions 256]
+                                 [--guarantee ExactlyOnce|AtLeastOnce|both] [--batch-size N] [--seed 7] [--no-extra-faults] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
                     """);
                 return 2;
