@@ -40,7 +40,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
         kafka.CreateTopic($"{topic}.batches", options.Partitions);
         var ddl = EventsTable.CreateStatement(table, engine);
         if (exactlyOnce)
-            ddl += "\nSETTINGS replicated_deduplication_window = 1000";
+            ddl += $"\nSETTINGS replicated_deduplication_window = {100 * options.Partitions}"; // the product warns below 100 per partition
         await server.QueryAsync(ddl, ct);
 
         var produceClock = Stopwatch.StartNew();

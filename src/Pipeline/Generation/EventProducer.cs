@@ -50,7 +50,8 @@ public static class EventProducer
                 malformed++;
             var message = new Message<byte[]?, byte[]>
             {
-                Key = generated.Key is null ? null : System.Text.Encoding.UTF8.GetBytes(generated.Key),
+                // Round-robin means unkeyed: dead letters and anything else keyed like the source then spread evenly too.
+                Key = request.RoundRobin || generated.Key is null ? null : System.Text.Encoding.UTF8.GetBytes(generated.Key),
                 Value = generated.Payload,
             };
             while (true)
