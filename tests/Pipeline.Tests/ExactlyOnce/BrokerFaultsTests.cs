@@ -30,7 +30,7 @@ public sealed class BrokerFaultsTests(KafkaFixture kafka, ReplicatedClickHouseFi
             ("Delivery:Guarantee", "ExactlyOnce"), ("Batch:Size", 500), ("Batch:MaxLatencyMs", 100));
 
         using var worker = PipelineProcess.Start(args, output, "worker");
-        var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400));
+        var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400), output);
         await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) > 2_000 || worker.HasExited, FaultScenario.StepTimeout,
             "the first rows", TimeSpan.FromMilliseconds(20));
 

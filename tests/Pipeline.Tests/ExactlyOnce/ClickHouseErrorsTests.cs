@@ -17,9 +17,9 @@ public sealed class ClickHouseErrorsTests(KafkaFixture kafka, ReplicatedClickHou
 
     // Below parts_to_delay_insert nothing is checked; from parts_to_throw_insert parts in one partition on, an
     // insert fails with 252 until a merge brings the count down (see Too_many_parts_is_refused_with_code_252).
-    // 18.16's merge selector merges young parts of equal size only five or more at a time: with a limit of 3 or 4
-    // the table stays stuck at that count and every insert fails for good. With 6, inserts pile up 6 parts, fail
-    // until the background merge of five lands, and go on.
+    // 18.16's merge selector does not merge a handful of young parts of equal size: with delay 2 / throw 3 the table
+    // sat at 4 parts for minutes and every insert kept failing. With 5 / 6, inserts pile up 6 parts, fail until a
+    // background merge lands, and go on (5 to 23 retries after 252 seen per run).
     private const string TooManyPartsSettings = "parts_to_delay_insert = 5, parts_to_throw_insert = 6";
 
     [Fact]

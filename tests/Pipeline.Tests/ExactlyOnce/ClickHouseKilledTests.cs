@@ -38,7 +38,7 @@ public sealed class ClickHouseKilledTests(KafkaFixture kafka, ReplicatedClickHou
                 ("ClickHouse:RequestTimeoutSeconds", 10));
 
             using var worker = PipelineProcess.Start(args, output, "worker");
-            var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400));
+            var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400), output);
             foreach (var killAbove in new[] { 6_000, 18_000 })
             {
                 await EndToEnd.WaitUntilAsync(async () => await server.CountAsync(table) > killAbove || worker.HasExited, FaultScenario.StepTimeout,

@@ -29,16 +29,42 @@ internal static class FaultScenario
         return topic;
     }
 
-    /// <summary>Produces <paramref name="payloads"/> in <paramref name="chunks"/> parts, <paramref name="pause"/> apart, so that events keep arriving while faults happen.</summary>
-    public static Task ProduceGraduallyAsync(KafkaFixture kafka, string topic, IReadOnlyList<byte[]> payloads, int chunks, TimeSpan pause) =>
+    /// <summary>
+    /// Produces <paramref name="payloads"/> in <paramref name="chunks"/> parts, <paramref name="pause"/> apart, so that
+    /// events keep arriving while faults happen. It uses a producer of its own, whose client errors go to the test
+    /// output: a fault injected into the cluster must not leave the fixture's shared producer broken for later tests.
+    /// </summary>
+    public static Task ProduceGraduallyAsync(KafkaFixture kafka, string topic, IReadOnlyList<byte[]> payloads, int chunks, TimeSpan pause,
+        ITestOutputHelper output) =>
         Task.Run(async () =>
         {
+            using var producer = new ProducerBuilder<byte[]?, byte[]>(new ProducerConfig
+            {
+                BootstrapServers = kafka.BootstrapServers,
+                Acks = Acks.All,
+                EnableIdempotence = true,
+                LingerMs = 5,
+                StickyPartitioningLingerMs = 0,
+                BatchNumMessages = 10_000,
+                QueueBufferingMaxMessages = 1_000_000,
+            }).SetErrorHandler((_, error) => Log(output, $"Test producer error: {error.Reason} (fatal: {error.IsFatal})")).Build();
+            var failures = 0;
             var size = (payloads.Count + chunks - 1) / chunks;
             for (var start = 0; start < payloads.Count; start += size)
             {
-                kafka.ProduceAll(topic, payloads.Skip(start).Take(size));
+                foreach (var payload in payloads.Skip(start).Take(size))
+                {
+                    producer.Produce(topic, new Message<byte[]?, byte[]> { Value = payload }, report =>
+                    {
+                        if (report.Error.IsError && Interlocked.Increment(ref failures) == 1)
+                            Log(output, $"Test producer delivery failed: {report.Error.Reason}");
+                    });
+                }
                 await Task.Delay(pause);
             }
+            var unacknowledged = producer.Flush(StepTimeout);
+            Assert.True(unacknowledged == 0, $"{unacknowledged} messages to {topic} still unacknowledged after {StepTimeout.TotalSeconds} s");
+            Assert.True(failures == 0, $"{failures} deliveries to {topic} failed");
         });
 
     public static async Task<List<DeadLetter>> ReadDeadLettersAsync(KafkaFixture kafka, string deadLetterTopic) =>
@@ -54,10 +80,21 @@ internal static class FaultScenario
     public static async Task WaitForEverythingAsync(KafkaFixture kafka, LocalClickHouseServer server, string table, string topic, long good, long malformed,
         Func<bool>? gaveUp = null)
     {
-        await EndToEnd.WaitUntilAsync(async () => (await EndToEnd.CountRowsAsync(server, table)).Distinct >= good || gaveUp?.Invoke() == true,
+        var distinct = 0L;
+        await EndToEnd.WaitUntilAsync(async () => (distinct = (await EndToEnd.CountRowsAsync(server, table)).Distinct) >= good || gaveUp?.Invoke() == true,
             StepTimeout, $"{good} distinct events", TimeSpan.FromMilliseconds(250));
-        await EndToEnd.WaitUntilAsync(async () => DistinctSources(await ReadDeadLettersAsync(kafka, $"{topic}.dlq")) >= malformed || gaveUp?.Invoke() == true,
-            StepTimeout, $"{malformed} dead letters", TimeSpan.FromSeconds(1));
+        var letters = new List<DeadLetter>();
+        try
+        {
+            await EndToEnd.WaitUntilAsync(async () => DistinctSources(letters = await ReadDeadLettersAsync(kafka, $"{topic}.dlq")) >= malformed || gaveUp?.Invoke() == true,
+                StepTimeout, $"{malformed} dead letters", TimeSpan.FromSeconds(1));
+        }
+        catch (TimeoutException ex)
+        {
+            throw new TimeoutException($"{ex.Message}: the last read found {letters.Count} dead letters from {DistinctSources(letters)} distinct sources " +
+                                       $"(rows: {distinct} distinct events of {good}); dead-letter partitions [low, high) read: " +
+                                       DescribePartitions(kafka, $"{topic}.dlq", letters), ex);
+        }
         // Give any late duplicate the time to land before counting.
         await Task.Delay(TimeSpan.FromSeconds(2));
     }
@@ -80,6 +117,31 @@ internal static class FaultScenario
         Assert.Equal(malformed, sources);
         Assert.All(letters, letter => Assert.False(string.IsNullOrWhiteSpace(letter.Reason)));
         Assert.Equal(good + malformed, distinct + sources);
+    }
+
+    /// <summary>Each partition's watermarks and how many messages a full read found there: a low watermark above 0 means the mock evicted data.</summary>
+    private static string DescribePartitions(KafkaFixture kafka, string topic, List<DeadLetter> letters)
+    {
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]>(new ConsumerConfig { BootstrapServers = kafka.BootstrapServers, GroupId = $"diag-{Guid.NewGuid():N}" }).Build();
+        using var admin = new DependentAdminClientBuilder(kafka.Producer.Handle).Build();
+        var partitions = admin.GetMetadata(topic, TimeSpan.FromSeconds(10)).Topics.Single().Partitions.Select(p => p.PartitionId).Order();
+        return string.Join(" ", partitions.Select(p =>
+        {
+            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, p), TimeSpan.FromSeconds(10));
+            return $"{p}:[{w.Low.Value},{w.High.Value})";
+        }));
+    }
+
+    private static void Log(ITestOutputHelper output, string line)
+    {
+        try
+        {
+            output.WriteLine(line);
+        }
+        catch (InvalidOperationException)
+        {
+            // xunit refuses output after the test finished.
+        }
     }
 
     private static string Header(ConsumeResult<byte[]?, byte[]> letter, string key) =>

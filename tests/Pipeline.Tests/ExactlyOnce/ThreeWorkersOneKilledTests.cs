@@ -42,7 +42,7 @@ public sealed partial class ThreeWorkersOneKilledTests(KafkaFixture kafka, Repli
             }
             var victim = workers[1];
 
-            var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 30, TimeSpan.FromMilliseconds(250));
+            var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 30, TimeSpan.FromMilliseconds(250), output);
             await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) > KillAbove || victim.HasExited, FaultScenario.StepTimeout,
                 $"more than {KillAbove} rows", TimeSpan.FromMilliseconds(20));
             Assert.False(victim.HasExited, $"the victim exited by itself: {victim.Stderr}");
