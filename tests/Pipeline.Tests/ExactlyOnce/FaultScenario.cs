@@ -47,6 +47,8 @@ internal static class FaultScenario
                 StickyPartitioningLingerMs = 0,
                 BatchNumMessages = 10_000,
                 QueueBufferingMaxMessages = 1_000_000,
+                // A request caught by a broker going down otherwise waits out the 30 s default before its retry.
+                RequestTimeoutMs = 5_000,
             }).SetErrorHandler((_, error) => Log(output, $"Test producer error: {error.Reason} (fatal: {error.IsFatal})")).Build();
             var failures = 0;
             var size = (payloads.Count + chunks - 1) / chunks;
