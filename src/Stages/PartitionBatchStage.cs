@@ -186,7 +186,8 @@ public sealed class PartitionBatchStage : IBatchingStage
         {
             var lease = batch.Lease;
             lease.Outstanding.RemoveAll(r => r.Last < lease.CommittedOffset);
-            lease.Outstanding.Add(batch.Range);
+            if (!lease.Outstanding.Contains(batch.Range))
+                lease.Outstanding.Add(batch.Range); // a replayed range is listed already (LedgerRecovery)
             records.Add((lease.Partition.Partition.Value, lease.Outstanding.ToList()));
         }
         // The plan is durable before any of these blocks can reach ClickHouse.

@@ -32,7 +32,13 @@ public sealed class LedgerRecovery(BatchLedger ledger, ILogger<LedgerRecovery> l
             var committedOffset = committed.GetValueOrDefault(lease.Partition, -1);
             lease.CommittedOffset = committedOffset;
             foreach (var range in recorded[lease.Partition.Partition.Value].Where(r => r.Last >= committedOffset).OrderBy(r => r.First))
+            {
                 lease.Replay.Enqueue(range);
+                // Still outstanding until committed: every record this lease writes must keep listing them, or a
+                // loss of the partition in the middle of the replay would leave the next owner without the plan
+                // for blocks that were already inserted, and it would cut them differently (duplicates).
+                lease.Outstanding.Add(range);
+            }
             if (lease.Replay.Count > 0)
                 logger.LogInformation("Partition {Partition}: committed {Committed}, replaying {Ranges} as recorded",
                     lease.Partition, committedOffset, OffsetRange.Format(lease.Replay));

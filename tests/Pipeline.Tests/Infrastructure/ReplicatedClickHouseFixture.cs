@@ -49,6 +49,29 @@ public sealed class ReplicatedClickHouseFixture : IAsyncLifetime
         _zooKeeper = await LocalZooKeeper.StartAsync(Path.Combine(_stateDirectory, "zookeeper"));
         _server = await LocalClickHouseServer.StartAsync(
             Path.Combine(_stateDirectory, "clickhouse"), new LocalClickHouseOptions { ZooKeeper = _zooKeeper.Connect });
+        await WaitUntilZooKeeperAnswersAsync();
+    }
+
+    /// <summary>
+    /// ZooKeeper answers <c>ruok</c> before it serves sessions. Under load ClickHouse's first session attempt can
+    /// fall into that gap, and then the first statements that need ZooKeeper (CREATE TABLE ... Replicated) fail with
+    /// "Code: 999 ... All connection tries failed ... while receiving handshake": wait until a ZooKeeper read works.
+    /// </summary>
+    private async Task WaitUntilZooKeeperAnswersAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await Server.QueryAsync("SELECT count() FROM system.zookeeper WHERE path = '/'");
+                return;
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
     }
 
     public async Task DisposeAsync()
