@@ -67,6 +67,8 @@ public sealed class DeadLetterStage : IDisposable
             Acks = Acks.All,
             EnableIdempotence = true,
             LingerMs = 5,
+            // Unkeyed dead letters spread over all partitions instead of bursting into one (librdkafka's sticky default).
+            StickyPartitioningLingerMs = 0,
             ClientId = $"event-pipeline-dlq-{Environment.MachineName}",
         };
         foreach (var (key, value) in options.ClientProperties)

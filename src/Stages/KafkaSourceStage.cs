@@ -175,12 +175,13 @@ public sealed class KafkaSourceStage
         }
         if (result.Offset.Value <= lease.Offsets.LastRegistered)
         {
-            // The consumer went back (an offset reset after out-of-range, say). The watermark only moves forward,
-            // so start a new lease: what is in flight for the old one is dropped and read again from here.
-            _logger.LogWarning("Partition {Partition} rewound from {Last} to {Offset}; restarting its offset tracking",
-                result.TopicPartition, lease.Offsets.LastRegistered, result.Offset.Value);
-            _metrics.StageMessages.WithLabels(StageName, "rewound").Inc();
-            lease = _commits.Assign(result.TopicPartition);
+            // Delivered again within the same assignment (seen during rebalances and leader moves). This lease
+            // already holds the message, in flight or done: a second copy would only be a duplicate, and in
+            // exactly-once mode it would split a recorded range into blocks that no longer deduplicate.
+            _logger.LogDebug("Partition {Partition}: offset {Offset} delivered again (already at {Last}); dropped",
+                result.TopicPartition, result.Offset.Value, lease.Offsets.LastRegistered);
+            _metrics.StageMessages.WithLabels(StageName, "redelivered").Inc();
+            return;
         }
         var message = new PipelineMessage(lease, result.Offset.Value, lease.Offsets.Register(result.Offset.Value),
             result.Message.Key, result.Message.Value ?? [], result.Message.Headers, result.Message.Timestamp.UnixTimestampMs);

@@ -33,7 +33,8 @@ public sealed class FuzzedPayloadsTests(KafkaFixture kafka, ReplicatedClickHouse
     [Fact]
     public async Task Every_fuzzed_payload_is_dead_lettered_with_a_reason_and_every_good_event_inserted_once()
     {
-        var topic = FaultScenario.CreateTopics(kafka, Partitions, deadLetterPartitions: Partitions);
+        // ~80 MB of dead letters: room for them under the embedded broker's ~5 MiB per partition.
+        var topic = FaultScenario.CreateTopics(kafka, Partitions, deadLetterPartitions: 2 * Partitions);
         var table = await clickHouse.CreateReplicatedEventsTableAsync();
         var random = new Random(47);
         var good = EndToEnd.Generate(GoodCount, new EventGeneratorOptions { Seed = 47, ProtobufFraction = 0.3 }).Select(m => m.Payload).ToList();

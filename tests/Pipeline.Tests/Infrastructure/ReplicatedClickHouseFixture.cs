@@ -30,11 +30,11 @@ public sealed class ReplicatedClickHouseFixture : IAsyncLifetime
     public async Task<string> CreateReplicatedEventsTableAsync(string? name = null, string? settings = null)
     {
         name ??= $"events_{Guid.NewGuid():N}";
-        var ddl = EventsTable.CreateStatement(name, ReplicatedEngine(name));
-        if (settings is not null)
-        {
-            ddl += $"{Environment.NewLine}SETTINGS {settings}";
-        }
+        // 18.16 remembers only the last 100 block hashes by default: far too few for replays of many small
+        // per-partition batches (the worker warns below 100 per Kafka partition).
+        const string Window = "replicated_deduplication_window = 10000";
+        settings = settings is null ? Window : settings.Contains("replicated_deduplication_window", StringComparison.Ordinal) ? settings : $"{Window}, {settings}";
+        var ddl = $"{EventsTable.CreateStatement(name, ReplicatedEngine(name))}{Environment.NewLine}SETTINGS {settings}";
 
         await Server.QueryAsync(ddl);
         return name;
