@@ -43,7 +43,11 @@ public sealed record InsertCostModel
         // Scale the columns so the normal equations are well conditioned; a tiny ridge keeps b and c apart
         // when bytes per row hardly varies (rows and bytes are then almost collinear).
         double[] scale = [1, 1e-5, 1e-7, 1e-5];
-        var rowsOf = points.Select(p => new[] { 1.0, p.Rows * scale[1], p.Bytes * scale[2], (p.Concurrency - 1) * p.Rows * scale[3] }).ToArray();
+        // Generated events hardly vary in size, so rows and bytes are collinear and c would be noise (even negative):
+        // keep the bytes term only when bytes per row varies by more than 5% between measurements.
+        var perRow = points.Select(p => (double)p.Bytes / Math.Max(1, p.Rows)).ToArray();
+        var useBytes = perRow.Average() > 0 && Math.Sqrt(perRow.Average(x => Math.Pow(x - perRow.Average(), 2))) / perRow.Average() > 0.05;
+        var rowsOf = points.Select(p => new[] { 1.0, p.Rows * scale[1], useBytes ? p.Bytes * scale[2] : 0, (p.Concurrency - 1) * p.Rows * scale[3] }).ToArray();
         var xtx = new double[4, 4];
         var xty = new double[4];
         for (var i = 0; i < points.Count; i++)
