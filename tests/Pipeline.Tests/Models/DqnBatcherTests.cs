@@ -10,7 +10,7 @@ public sealed class DqnBatcherTests
 {
     private static readonly TrainerOptions ShortRun = new()
     {
-        Episodes = 12, Seed = 11, EpisodeSeconds = 60, EvaluationSeconds = 60, AllowUncalibrated = true,
+        Episodes = 8, Seed = 11, EpisodeSeconds = 40, EvaluationSeconds = 60, AllowUncalibrated = true,
         Dqn = new DqnOptions { WarmupTransitions = 128, TargetSyncSteps = 100 },
     };
 
