@@ -2,8 +2,9 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Project files first, so the restore layer is reused until a dependency changes.
-COPY Directory.Build.props Directory.Packages.props ./
+COPY Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Stages/Stages.csproj src/Stages/
+COPY src/Models/Models.csproj src/Models/
 COPY src/Pipeline/Pipeline.csproj src/Pipeline/
 RUN dotnet restore src/Pipeline/Pipeline.csproj
 COPY src/ src/

@@ -38,7 +38,7 @@ public sealed class PipelineWorker
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
         _latency = latency;
-        _policy = policy ?? settings.CreateBatchPolicy();
+        _policy = policy ?? settings.CreateBatchPolicy(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"));
     }
 
     public long Consumed => _source?.Consumed ?? 0;

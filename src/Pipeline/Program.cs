@@ -13,6 +13,8 @@ internal static class Program
             GenerateCommand.Create(),
             DevKafkaCliCommand.Create(),
             DemoCommand.Create(),
+            TrainCommand.Create(),
+            CalibrateCommand.Create(),
         };
         // Signals are ours (ShutdownSignal): the worker drains for as long as Pipeline:DrainTimeoutSeconds says,
         // which System.CommandLine's own 2-second termination timeout would cut short.

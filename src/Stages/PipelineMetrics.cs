@@ -52,9 +52,24 @@ public sealed class PipelineMetrics
         DeliveryGuarantee = factory.CreateGauge("pipeline_delivery_guarantee",
             "1 for the delivery guarantee this worker gives its table (checked at start).", new GaugeConfiguration { LabelNames = ["guarantee"] });
         InFlightMessages = factory.CreateGauge("pipeline_in_flight_messages", "Consumed messages not yet inserted or dead-lettered.");
+        BatchPolicyDecisions = factory.CreateCounter("pipeline_batch_policy_decisions_total",
+            "Batch-size decisions by source: model (the DQN acts), fallback (static, the model is unusable), shadow (the DQN only advises).",
+            new CounterConfiguration { LabelNames = ["source"] });
+        BatchPolicyChosenSize = factory.CreateGauge("pipeline_batch_policy_chosen_size",
+            "The batch size most recently chosen, by decision source.", new GaugeConfiguration { LabelNames = ["source"] });
+        BatchPolicyDecisionDuration = factory.CreateHistogram("pipeline_batch_policy_decision_duration_seconds",
+            "Time one learned-policy decision takes (state + forward pass).",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_001, 4, 10) }); // 1 us .. ~0.26 s
+        BatchPolicyFallbacks = factory.CreateCounter("pipeline_batch_policy_fallbacks_total",
+            "Times the learned batch policy could not be used and the static policy acts instead, by reason.",
+            new CounterConfiguration { LabelNames = ["reason"] });
     }
 
     public CollectorRegistry Registry { get; }
+    public Counter BatchPolicyDecisions { get; }
+    public Gauge BatchPolicyChosenSize { get; }
+    public Histogram BatchPolicyDecisionDuration { get; }
+    public Counter BatchPolicyFallbacks { get; }
     public Counter StageMessages { get; }
     public Gauge StageQueueDepth { get; }
     public Histogram StageDuration { get; }

@@ -3,7 +3,9 @@ using EventPipeline.Stages;
 using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ExactlyOnce;
 using EventPipeline.Stages.ClickHouse;
+using EventPipeline.Models.Batching;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host.Configuration;
 
@@ -51,9 +53,17 @@ public sealed class ClickHouseSettings
 
 public sealed class BatchSettings
 {
-    /// <summary>static (Batch:Size), aimd (grow while inserts stay under Batch:TargetLatencyMs, halve when not) or
-    /// threshold (fill in Batch:TargetLatencyMs at the current arrival rate).</summary>
+    /// <summary>static (Batch:Size), aimd (grow while inserts stay under Batch:TargetLatencyMs, halve when not),
+    /// threshold (fill in Batch:TargetLatencyMs at the current arrival rate), dqn (the trained agent at
+    /// Batch:ModelPath; static Batch:Size if the model is unusable) or dqn-shadow (Batch:ShadowPolicy acts, the
+    /// agent's choices are only exported).</summary>
     public string Policy { get; set; } = "static";
+
+    /// <summary>Directory of a `pipeline train batcher` artifact; empty = the one shipped next to the executable.</summary>
+    public string ModelPath { get; set; } = "";
+
+    /// <summary>The policy that acts in dqn-shadow mode: static, aimd or threshold.</summary>
+    public string ShadowPolicy { get; set; } = "static";
 
     public int MinSize { get; set; } = 1000;
     public int TargetLatencyMs { get; set; } = 1000;
@@ -181,8 +191,10 @@ public sealed class PipelineSettings
                 throw new ConfigurationException($"ClickHouse:Settings:{name} has no value");
         }
         Positive(ClickHouse.RequestTimeoutSeconds, "ClickHouse:RequestTimeoutSeconds");
-        if (Batch.Policy is not ("static" or "aimd" or "threshold"))
-            throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static, aimd, threshold)");
+        if (Batch.Policy is not ("static" or "aimd" or "threshold" or "dqn" or "dqn-shadow"))
+            throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static, aimd, threshold, dqn, dqn-shadow)");
+        if (Batch.ShadowPolicy is not ("static" or "aimd" or "threshold"))
+            throw new ConfigurationException($"Batch:ShadowPolicy '{Batch.ShadowPolicy}' is unknown (known: static, aimd, threshold)");
         InRange(Batch.MinSize, 1, Batch.MaxSize, "Batch:MinSize");
         Positive(Batch.TargetLatencyMs, "Batch:TargetLatencyMs");
         Positive(Batch.AimdStep, "Batch:AimdStep");
@@ -260,12 +272,27 @@ public sealed class PipelineSettings
         MaxSize = Batch.MaxSize,
     };
 
-    public IBatchSizePolicy CreateBatchPolicy() => Batch.Policy switch
+    public IBatchSizePolicy CreateBatchPolicy(PipelineMetrics? metrics = null, ILogger? logger = null) => Batch.Policy switch
+    {
+        "dqn" => CreateDqnPolicy(metrics, logger),
+        "dqn-shadow" => new ShadowBatchSizePolicy(CreateHeuristicPolicy(Batch.ShadowPolicy), CreateDqnPolicy(metrics, logger), logger),
+        _ => CreateHeuristicPolicy(Batch.Policy),
+    };
+
+    private IBatchSizePolicy CreateHeuristicPolicy(string name) => name switch
     {
         "aimd" => new AimdBatchSizePolicy(Batch.Size, Batch.MinSize, Batch.MaxSize, Batch.AimdStep, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
         "threshold" => new LatencyTargetBatchSizePolicy(Batch.MinSize, Batch.MaxSize, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
         _ => new StaticBatchSizePolicy(Batch.Size),
     };
+
+    private DqnBatchSizePolicy CreateDqnPolicy(PipelineMetrics? metrics, ILogger? logger) => new(new DqnPolicyOptions
+    {
+        ModelPath = string.IsNullOrWhiteSpace(Batch.ModelPath) ? Path.Combine(AppContext.BaseDirectory, "Artifacts", "batcher") : Batch.ModelPath,
+        MinSize = Batch.MinSize,
+        MaxSize = Batch.MaxSize,
+        FallbackSize = Batch.Size,
+    }, metrics, logger);
 
     public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueCapacity, Parallelism = Decode.Parallelism };
 

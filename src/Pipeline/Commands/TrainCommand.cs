@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Text.Json;
+using EventPipeline.Models;
+using EventPipeline.Models.Batching;
+
+namespace EventPipeline.Host.Commands;
+
+/// <summary><c>pipeline train batcher</c>: trains the DQN batch sizer in the calibrated simulator and writes a versioned artifact.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var episodes = new Option<int>("--episodes") { Description = "Training episodes (one simulated day each).", DefaultValueFactory = _ => 60 };
+        var seed = new Option<int>("--seed") { Description = "Seed for the simulator, the exploration and the network.", DefaultValueFactory = _ => 7 };
+        var calibration = new Option<FileInfo?>("--calibration") { Description = "Insert cost model from `pipeline calibrate`." };
+        var uncalibrated = new Option<bool>("--uncalibrated") { Description = "Use the built-in guess of insert costs (not for a model you deploy)." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Directory for batcher-dqn.weights and batcher-dqn.json.", Required = true };
+        var table = new Option<FileInfo?>("--evaluation-out") { Description = "Also write the evaluation table here (e.g. perf-data/batching-sim-latest.json)." };
+        var batcher = new Command("batcher", "Train the Double DQN that picks the ClickHouse insert batch size.")
+        {
+            episodes, seed, calibration, uncalibrated, output, table,
+        };
+        batcher.SetAction(async (parse, cancellationToken) =>
+        {
+            InsertCostModel cost;
+            string source;
+            if (parse.GetValue(calibration) is { } file)
+            {
+                cost = InsertCostModel.Load(file.FullName);
+                source = file.Name;
+            }
+            else if (parse.GetValue(uncalibrated))
+            {
+                cost = InsertCostModel.Uncalibrated;
+                source = "uncalibrated (built-in guess)";
+            }
+            else
+            {
+                await Console.Error.WriteLineAsync("--calibration FILE is required (run `pipeline calibrate`), or pass --uncalibrated").ConfigureAwait(false);
+                return 2;
+            }
+            Console.Error.WriteLine($"torch self-check: ones(2).sum() = {TorchRuntime.SelfCheck()} on {TorchRuntime.Device.type}");
+            var options = new TrainerOptions { Episodes = parse.GetValue(episodes), Seed = parse.GetValue(seed), AllowUncalibrated = !cost.Calibrated };
+            var trainer = new BatcherTrainer(cost, options);
+            var (agent, curve, seconds) = trainer.Train(e =>
+                Console.Error.WriteLine($"episode {e.Episode,3} {e.Profile,-10} reward {e.TotalReward,9:F2} eps {e.Epsilon:F2} loss {e.MeanLoss:F4}"));
+            using (agent)
+            {
+                var (rows, staticBest) = trainer.EvaluateAll(agent);
+                var verdict = Verdict(rows, staticBest);
+                var metadata = new BatcherMetadata
+                {
+                    Version = $"1.0.0+seed{options.Seed}.ep{options.Episodes}",
+                    SchemaHash = BatcherSchema.Hash, Features = BatcherSchema.Features, Actions = BatcherSchema.Actions,
+                    Seed = options.Seed, Episodes = options.Episodes, EpisodeSeconds = options.EpisodeSeconds,
+                    CreatedAt = DateTimeOffset.UtcNow.ToString("O"), TrainingSeconds = Math.Round(seconds, 2),
+                    CalibrationSource = source, Calibration = cost with { Points = [] }, Reward = options.Reward, Dqn = options.Dqn,
+                    Simulator = options.Simulator, TrainingCurve = curve, Evaluation = rows, StaticBest = staticBest, Verdict = verdict,
+                };
+                BatcherArtifact.Save(parse.GetValue(output)!.FullName, agent, metadata);
+                if (parse.GetValue(table) is { } tableFile)
+                {
+                    var summary = new { metadata.Version, metadata.CreatedAt, metadata.CalibrationSource, metadata.Calibration, metadata.Reward, metadata.StaticBest, metadata.Verdict, Evaluation = rows };
+                    await File.WriteAllTextAsync(tableFile.FullName, JsonSerializer.Serialize(summary, InsertCostModel.Json), cancellationToken).ConfigureAwait(false);
+                }
+                Console.WriteLine($"{"profile",-11}{"policy",-15}{"rows/s",10}{"p50",8}{"p95",8}{"p99",8}{"ins/s",7}{"reward",9}");
+                foreach (var r in rows.Where(r => !r.Policy.StartsWith("static-", StringComparison.Ordinal) || r.Policy == staticBest))
+                    Console.WriteLine($"{r.Profile,-11}{r.Policy,-15}{r.ThroughputRowsPerSecond,10:F0}{r.P50Seconds,8:F3}{r.P95Seconds,8:F3}{r.P99Seconds,8:F3}{r.InsertsPerSecond,7:F2}{r.MeanReward,9:F4}");
+                Console.WriteLine($"trained in {seconds:F1} s; static best = {staticBest}; {verdict}");
+            }
+            return 0;
+        });
+        return new Command("train", "Train models.") { batcher };
+    }
+
+    /// <summary>Mean reward over all profiles decides; the verdict names the policy to use.</summary>
+    internal static string Verdict(IReadOnlyList<EvaluationRow> rows, string staticBest)
+    {
+        double Mean(string policy) => rows.Where(r => r.Policy == policy).Select(r => r.MeanReward).DefaultIfEmpty(double.NaN).Average();
+        var scores = new[] { "dqn", "aimd", "threshold", staticBest }.Select(p => (Policy: p, Score: Mean(p))).Where(p => !double.IsNaN(p.Score)).ToList();
+        var best = scores.MaxBy(p => p.Score);
+        var line = string.Join(", ", scores.Select(p => $"{p.Policy} {p.Score:F4}"));
+        return best.Policy == "dqn"
+            ? $"dqn has the best mean reward in the simulator ({line})"
+            : $"dqn does NOT beat {best.Policy} in the simulator ({line}); use {best.Policy}";
+    }
+}
