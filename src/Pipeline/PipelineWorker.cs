@@ -1,12 +1,10 @@
-using System.Threading.Tasks.Dataflow;
+using Confluent.Kafka;
 using EventPipeline.Host.Configuration;
 using EventPipeline.Stages;
 using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.ExactlyOnce;
-using Confluent.Kafka;
-using EventPipeline.Stages.Flow;
 using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host;
@@ -48,7 +46,7 @@ public sealed class PipelineWorker
     public bool IsPaused => _source?.IsPaused ?? false;
     public int AssignedPartitions => _commits?.Leases.Count ?? 0;
 
-    /// <summary>Alive: the worker has not failed. Ready: it knows its table, has partitions and ClickHouse answers.</summary>
+    /// <summary>Alive: no stage has failed. Ready (below): it knows its table and its inserts are not failing.</summary>
     public bool IsHealthy { get; private set; } = true;
 
     /// <remarks>
