@@ -1,3 +1,4 @@
+using EventPipeline.Bench.Codec;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Bench.Faults;
 using EventPipeline.Bench.Micro;
@@ -20,6 +21,8 @@ internal static class Program
                 return await FaultsBenchmark.RunAsync(FaultsOptions.Parse(args[1..]));
             case "micro":
                 return MicroCommand.Run(args[1..]);
+            case "codec":
+                return CodecBaselineBenchmark.Run(args[1..]);
             default:
                 Console.Error.WriteLine("""
                     usage: dotnet run -c Release --project bench -- e2e [--events 1500000] [--partitions 128] [--repeat 3]
@@ -27,6 +30,7 @@ internal static class Program
                            dotnet run -c Release --project bench -- faults [--kills 20] [--events 2000000] [--partitions 256]
                                  [--guarantee ExactlyOnce|AtLeastOnce|both] [--batch-size N] [--seed 7] [--no-extra-faults] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
+                           dotnet run -c Release --project bench -- codec [--events 100000] [--repeat 3] [--out perf-data]
                     """);
                 return 2;
         }
