@@ -82,7 +82,6 @@ public sealed class KafkaSourceStage
 
     public long Consumed => Interlocked.Read(ref _consumed);
     public bool IsPaused => Volatile.Read(ref _paused);
-    public bool HasAssignment => _commits.Leases.Count > 0;
 
     /// <summary>
     /// Consumes until <paramref name="stop"/> fires, then completes <paramref name="target"/>, waits for
@@ -101,7 +100,8 @@ public sealed class KafkaSourceStage
                 var leases = partitions.Select(_commits.Assign).ToList();
                 _onAssigned?.Invoke(c, leases);
                 _assignmentChanged = true;
-                _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
+                if (partitions.Count > 0) // incremental rebalances report empty assignments too
+                    _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
             })
             .SetPartitionsRevokedHandler((c, partitions) =>
             {
