@@ -51,6 +51,8 @@ internal static class DemoCommand
         using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
 
         using var kafka = MockKafkaCluster.Start(brokers: 3);
+        // A real cluster's 3 s initial rebalance delay only waits for group members that will never come here.
+        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
         kafka.CreateTopic(Topic, partitionCount);
         kafka.CreateTopic(Topic + ".dlq", 4);
 
@@ -87,6 +89,10 @@ internal static class DemoCommand
             var worker = new PipelineWorker(settings, metrics, loggerFactory, latency);
             using var stopWorker = new CancellationTokenSource();
             var workerTask = worker.RunAsync(stopWorker.Token);
+            // Latency is measured from the moment an event is produced: start producing once the worker consumes,
+            // so that the summary shows the pipeline's latency, not its start-up.
+            while (worker.AssignedPartitions == 0 && !workerTask.IsCompleted && !shutdown.Token.IsCancellationRequested)
+                await Task.Delay(50);
 
             long produced = 0;
             var clock = Stopwatch.StartNew();
