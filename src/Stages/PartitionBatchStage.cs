@@ -29,6 +29,7 @@ public sealed class PartitionBatchStage : IBatchingStage
     private readonly BufferBlock<PipelineMessage> _input;
     private readonly Dictionary<PartitionLease, PartitionBuffer> _buffers = [];
     private readonly List<ClosedBatch> _closed = [];
+    private readonly RateMeter _arrivals = new();
     private double _lastInsertSeconds;
 
     public PartitionBatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, BatchLedger ledger,
@@ -123,6 +124,7 @@ public sealed class PartitionBatchStage : IBatchingStage
 
     private void Add(PipelineMessage message)
     {
+        _arrivals.Add(1);
         var lease = message.Lease;
         if (lease.IsRevoked)
         {
@@ -140,7 +142,7 @@ public sealed class PartitionBatchStage : IBatchingStage
         }
         if (buffer.Count == 0)
         {
-            var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, 0, Volatile.Read(ref _lastInsertSeconds))), 1, _options.MaxSize);
+            var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))), 1, _options.MaxSize);
             _metrics.BatchTargetSize.Set(target);
             buffer.Open(target, Stopwatch.GetTimestamp() + (long)(_options.MaxLatency.TotalSeconds * Stopwatch.Frequency), message.Offset);
             while (lease.Replay.TryPeek(out var planned) && planned.Last < message.Offset)
