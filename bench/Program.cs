@@ -1,3 +1,4 @@
+using EventPipeline.Bench.Batching;
 using EventPipeline.Bench.Codec;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Bench.Faults;
@@ -7,7 +8,9 @@ namespace EventPipeline.Bench;
 
 /// <summary>
 /// <c>e2e</c>: the pipeline against its ceilings and ClickHouse's own Kafka engine; <c>faults</c>: kill -9 and other
-/// faults under both delivery guarantees; <c>micro</c>: BenchmarkDotNet.
+/// faults under both delivery guarantees; <c>batching</c>:
+/// the batch-size policies on the real pipeline beside the simulator; <c>codec</c>: the classical codecs a learned
+/// codec must beat; <c>micro</c>: BenchmarkDotNet.
 /// </summary>
 internal static class Program
 {
@@ -19,6 +22,8 @@ internal static class Program
                 return await E2eBenchmark.RunAsync(E2eOptions.Parse(args[1..]));
             case "faults":
                 return await FaultsBenchmark.RunAsync(FaultsOptions.Parse(args[1..]));
+            case "batching":
+                return await BatchingBenchmark.RunAsync(BatchingOptions.Parse(args[1..]));
             case "micro":
                 return MicroCommand.Run(args[1..]);
             case "codec":
@@ -29,6 +34,8 @@ internal static class Program
                                  [--batch-sizes 50000,100000] [--max-concurrent-inserts 2] [--no-kcat] [--out perf-data]
                            dotnet run -c Release --project bench -- faults [--kills 20] [--events 2000000] [--partitions 256]
                                  [--guarantee ExactlyOnce|AtLeastOnce|both] [--batch-size N] [--seed 7] [--no-extra-faults] [--out perf-data]
+                           dotnet run -c Release --project bench -- batching --profile steady|diurnal|step|bursty|all [--seconds 60]
+                                 [--static-sizes 10000,20000] [--partitions 64] [--model src/Models/Artifacts/batcher] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
                            dotnet run -c Release --project bench -- codec [--events 100000] [--repeat 3] [--out perf-data]
                     """);

@@ -31,6 +31,11 @@ public sealed class LoadProfile
 
     public double DayFraction(double t) => t / Duration % 1.0;
 
+    /// <summary>A profile in absolute events/s (no congestion): how the batching benchmark asks the simulator about the
+    /// very load it offers the real pipeline.</summary>
+    public static LoadProfile FromRate(string name, double duration, Func<double, double> ratePerSecond) =>
+        new(name, duration, ratePerSecond, _ => 0);
+
     public static LoadProfile Create(string name, double capacity, double duration, int seed)
     {
         var random = new Random(seed);
