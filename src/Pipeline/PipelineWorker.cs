@@ -5,6 +5,7 @@ using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.ExactlyOnce;
+using EventPipeline.Stages.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host;
@@ -93,9 +94,20 @@ public sealed class PipelineWorker
         using var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency);
         using var deadLetter = _deadLetter = new DeadLetterStage(_settings.ToDeadLetterOptions(), _metrics, _loggerFactory.CreateLogger<DeadLetterStage>());
 
+        // Declared after the sink so that it is disposed (and flushed) before the client the two share.
+        await using var telemetry = string.IsNullOrWhiteSpace(_settings.Telemetry.Table)
+            ? null
+            : new TelemetryWriter(new TelemetryOptions(_settings.Telemetry.Table,
+                    string.IsNullOrWhiteSpace(_settings.Telemetry.Worker) ? Environment.MachineName : _settings.Telemetry.Worker),
+                client, _metrics, _loggerFactory.CreateLogger<TelemetryWriter>());
+
         decode.LinkTo(batch.Input, ledger is null ? deadLetter.Block : null);
         batch.Start(sink.Block, deadLetter.Block);
-        sink.Start(deadLetter.Block, outcome => batch.ReportInsert(outcome), abort);
+        sink.Start(deadLetter.Block, outcome =>
+        {
+            batch.ReportInsert(outcome);
+            telemetry?.Record(outcome, _policy.Name, batch.QueuedMessages, batch.ArrivalRatePerSecond, (int)_metrics.BatchTargetSize.Value);
+        }, abort);
         // The dead-letter stage has three producers; it completes after all of them.
         _ = Task.WhenAll(decode.Block.Completion, batch.Completion, sink.Block.Completion)
             .ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);

@@ -58,6 +58,7 @@ public sealed class BatchStage : IBatchingStage
 
     public ITargetBlock<PipelineMessage> Input => _input;
     public int QueuedMessages => _input.Count;
+    public double ArrivalRatePerSecond => _arrivals.PerSecond;
     public Task Completion { get; private set; } = Task.CompletedTask;
 
     /// <summary>Starts batching into <paramref name="sink"/>; completes the sink when the input completes.</summary>

@@ -47,6 +47,7 @@ public sealed class PartitionBatchStage : IBatchingStage
 
     public ITargetBlock<PipelineMessage> Input => _input;
     public int QueuedMessages => _input.Count;
+    public double ArrivalRatePerSecond => _arrivals.PerSecond;
     public Task Completion { get; private set; } = Task.CompletedTask;
 
     public void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter) =>

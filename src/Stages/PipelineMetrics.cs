@@ -49,6 +49,8 @@ public sealed class PipelineMetrics
         AssignedPartitions = factory.CreateGauge("pipeline_kafka_assigned_partitions", "Partitions currently assigned to this worker.");
         OffsetResets = factory.CreateCounter("pipeline_kafka_offset_resets_total",
             "Consumer positions Kafka reset because the messages there no longer exist (they were never read).");
+        TelemetryDropped = factory.CreateCounter("pipeline_telemetry_dropped_total",
+            "Telemetry rows dropped (queue full or ClickHouse refused them); telemetry never slows the pipeline.");
         DeliveryGuarantee = factory.CreateGauge("pipeline_delivery_guarantee",
             "1 for the delivery guarantee this worker gives its table (checked at start).", new GaugeConfiguration { LabelNames = ["guarantee"] });
         InFlightMessages = factory.CreateGauge("pipeline_in_flight_messages", "Consumed messages not yet inserted or dead-lettered.");
@@ -88,4 +90,5 @@ public sealed class PipelineMetrics
     public Gauge InFlightMessages { get; }
     public Gauge DeliveryGuarantee { get; }
     public Counter OffsetResets { get; }
+    public Counter TelemetryDropped { get; }
 }

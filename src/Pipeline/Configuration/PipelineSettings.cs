@@ -98,6 +98,15 @@ public sealed class DeliverySettings
     public string LedgerTopic { get; set; } = "";
 }
 
+public sealed class TelemetrySettings
+{
+    /// <summary>Table for one row per finished insert (deploy/clickhouse/telemetry.sql); empty turns telemetry off.</summary>
+    public string Table { get; set; } = "";
+
+    /// <summary>The worker column of telemetry rows; defaults to the host name (the pod name in Kubernetes).</summary>
+    public string Worker { get; set; } = "";
+}
+
 public sealed class MetricsSettings
 {
     /// <summary>Port for /metrics, /healthz and /readyz; 0 turns the endpoint off.</summary>
@@ -127,6 +136,7 @@ public sealed class PipelineSettings
     public DecodeSettings Decode { get; set; } = new();
     public DeadLetterSettings DeadLetter { get; set; } = new();
     public DeliverySettings Delivery { get; set; } = new();
+    public TelemetrySettings Telemetry { get; set; } = new();
     public MetricsSettings Metrics { get; set; } = new();
     public PipelineSection Pipeline { get; set; } = new();
 
@@ -149,7 +159,7 @@ public sealed class PipelineSettings
                 if (section.Key is "Logging")
                     continue;
                 var property = typeof(PipelineSettings).GetProperty(section.Key)
-                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Delivery, Metrics, Pipeline, Logging)");
+                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Delivery, Telemetry, Metrics, Pipeline, Logging)");
                 section.Bind(property.GetValue(settings), options => options.ErrorOnUnknownConfiguration = true);
             }
         }

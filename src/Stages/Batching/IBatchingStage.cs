@@ -9,6 +9,9 @@ public interface IBatchingStage
 {
     ITargetBlock<PipelineMessage> Input { get; }
     int QueuedMessages { get; }
+
+    /// <summary>Messages per second entering the stage, smoothed.</summary>
+    double ArrivalRatePerSecond { get; }
     Task Completion { get; }
 
     void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter);
