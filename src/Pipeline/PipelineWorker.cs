@@ -87,7 +87,7 @@ public sealed class PipelineWorker
         _source = new KafkaSourceStage(_settings.ToSourceOptions(), _commits, _metrics, _loggerFactory.CreateLogger<KafkaSourceStage>(),
             recovery is null ? null : recovery.Prepare);
         var decode = new DecodeStage(_settings.ToDecodeOptions(), decoder, _metrics);
-        IBatchingStage batch = ledger is null
+        BatchingStage batch = ledger is null
             ? new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics)
             : new PartitionBatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, ledger, _metrics,
                 _loggerFactory.CreateLogger<PartitionBatchStage>());

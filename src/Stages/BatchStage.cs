@@ -34,57 +34,30 @@ public sealed record BatchStageOptions
 /// <see cref="BatchStageOptions.MaxLatency"/>. A row that does not fit its column goes to the dead letter; the
 /// rest of the batch is unaffected.
 /// </summary>
-public sealed class BatchStage : IBatchingStage
+public sealed class BatchStage : BatchingStage
 {
     public const string StageName = "batch";
 
-    private readonly BatchStageOptions _options;
     private readonly EventRowEncoder _encoder;
-    private readonly IBatchSizePolicy _policy;
-    private readonly PipelineMetrics _metrics;
-    private readonly BufferBlock<PipelineMessage> _input;
-    private readonly RateMeter _arrivals = new();
-    private double _lastInsertSeconds;
 
     public BatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, PipelineMetrics metrics)
+        : base(options, policy, metrics)
     {
-        options.Validate();
-        _options = options;
         _encoder = encoder;
-        _policy = policy;
-        _metrics = metrics;
-        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
     }
 
-    public ITargetBlock<PipelineMessage> Input => _input;
-    public int QueuedMessages => _input.Count;
-    public double ArrivalRatePerSecond => _arrivals.PerSecond;
-    public Task Completion { get; private set; } = Task.CompletedTask;
-
-    /// <summary>Starts batching into <paramref name="sink"/>; completes the sink when the input completes.</summary>
-    public void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter) =>
-        Completion = Task.Run(() => RunAsync(sink, deadLetter));
-
-    /// <summary>Lets the sink tell the stage how long inserts take now; the policy sees it with the next batch.</summary>
-    public void ReportInsert(in BatchInsertOutcome outcome)
-    {
-        Volatile.Write(ref _lastInsertSeconds, outcome.InsertSeconds);
-        _policy.OnInserted(outcome);
-    }
-
-    private async Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter)
+    protected override async Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter)
     {
         try
         {
-            while (await _input.OutputAvailableAsync().ConfigureAwait(false))
+            while (await InputBuffer.OutputAvailableAsync().ConfigureAwait(false))
             {
-                var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))), 1, _options.MaxSize);
-                _metrics.BatchTargetSize.Set(target);
+                var target = NextTargetSize();
                 var batch = await FillAsync(target, deadLetter).ConfigureAwait(false);
                 if (batch is null)
                     continue;
-                _metrics.BatchSize.Observe(batch.Count);
-                _metrics.StageMessages.WithLabels(StageName, "ok").Inc(batch.Count);
+                Metrics.BatchSize.Observe(batch.Count);
+                Metrics.StageMessages.WithLabels(StageName, "ok").Inc(batch.Count);
                 if (!await sink.SendAsync(batch).ConfigureAwait(false))
                 {
                     batch.Dispose();
@@ -103,19 +76,19 @@ public sealed class BatchStage : IBatchingStage
     private async Task<InsertBatch?> FillAsync(int target, ITargetBlock<PipelineMessage> deadLetter)
     {
         var started = Stopwatch.GetTimestamp();
-        var deadline = started + (long)(_options.MaxLatency.TotalSeconds * Stopwatch.Frequency);
+        var deadline = started + (long)(Options.MaxLatency.TotalSeconds * Stopwatch.Frequency);
         var payload = new PooledBufferWriter();
         var messages = new List<PipelineMessage>(Math.Min(target, 65_536));
         using var timeout = new CancellationTokenSource();
         var timerArmed = false;
         while (messages.Count < target)
         {
-            if (_input.TryReceive(out var message))
+            if (InputBuffer.TryReceive(out var message))
             {
-                _arrivals.Add(1);
+                CountArrival();
                 if (message.Lease.IsRevoked)
                 {
-                    _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
+                    Metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
                     continue;
                 }
                 if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
@@ -123,7 +96,7 @@ public sealed class BatchStage : IBatchingStage
                 else
                 {
                     message.Failure = new DeadLetterReason("encode", "column_value", error!);
-                    _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+                    Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
                     await deadLetter.SendAsync(message).ConfigureAwait(false);
                 }
                 continue;
@@ -139,7 +112,7 @@ public sealed class BatchStage : IBatchingStage
             }
             try
             {
-                if (!await _input.OutputAvailableAsync(timeout.Token).ConfigureAwait(false))
+                if (!await InputBuffer.OutputAvailableAsync(timeout.Token).ConfigureAwait(false))
                     break; // input completed: flush what we have
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested)
@@ -148,7 +121,7 @@ public sealed class BatchStage : IBatchingStage
             }
         }
 
-        _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        Metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         if (messages.Count == 0)
         {
             payload.Dispose();

@@ -16,57 +16,33 @@ namespace EventPipeline.Stages;
 /// members of their range too: they go to the dead letter with the batch, and the range's offsets are released
 /// only when every member is durable.
 /// </summary>
-public sealed class PartitionBatchStage : IBatchingStage
+public sealed class PartitionBatchStage : BatchingStage
 {
     public const string StageName = BatchStage.StageName;
 
-    private readonly BatchStageOptions _options;
     private readonly EventRowEncoder _encoder;
-    private readonly IBatchSizePolicy _policy;
     private readonly BatchLedger _ledger;
-    private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly BufferBlock<PipelineMessage> _input;
     private readonly Dictionary<PartitionLease, PartitionBuffer> _buffers = [];
     private readonly List<ClosedBatch> _closed = [];
-    private readonly RateMeter _arrivals = new();
-    private double _lastInsertSeconds;
 
     public PartitionBatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, BatchLedger ledger,
         PipelineMetrics metrics, ILogger<PartitionBatchStage> logger)
+        : base(options, policy, metrics)
     {
-        options.Validate();
-        _options = options;
         _encoder = encoder;
-        _policy = policy;
         _ledger = ledger;
-        _metrics = metrics;
         _logger = logger;
-        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
     }
 
-    public ITargetBlock<PipelineMessage> Input => _input;
-    public int QueuedMessages => _input.Count;
-    public double ArrivalRatePerSecond => _arrivals.PerSecond;
-    public Task Completion { get; private set; } = Task.CompletedTask;
-
-    public void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter) =>
-        Completion = Task.Run(() => RunAsync(sink, deadLetter));
-
-    public void ReportInsert(in BatchInsertOutcome outcome)
-    {
-        Volatile.Write(ref _lastInsertSeconds, outcome.InsertSeconds);
-        _policy.OnInserted(outcome);
-    }
-
-    private async Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter)
+    protected override async Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter)
     {
         try
         {
             while (true)
             {
                 var more = await WaitForInputAsync().ConfigureAwait(false);
-                while (_input.TryReceive(out var message))
+                while (InputBuffer.TryReceive(out var message))
                     Add(message);
                 var now = Stopwatch.GetTimestamp();
                 foreach (var (lease, buffer) in _buffers.ToList())
@@ -108,14 +84,14 @@ public sealed class PartitionBatchStage : IBatchingStage
                 earliest = Math.Min(earliest, buffer.Deadline);
         }
         if (earliest == long.MaxValue)
-            return await _input.OutputAvailableAsync().ConfigureAwait(false);
+            return await InputBuffer.OutputAvailableAsync().ConfigureAwait(false);
         var remaining = earliest - Stopwatch.GetTimestamp();
         if (remaining <= 0)
             return true;
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency));
         try
         {
-            return await _input.OutputAvailableAsync(timeout.Token).ConfigureAwait(false);
+            return await InputBuffer.OutputAvailableAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -125,11 +101,11 @@ public sealed class PartitionBatchStage : IBatchingStage
 
     private void Add(PipelineMessage message)
     {
-        _arrivals.Add(1);
+        CountArrival();
         var lease = message.Lease;
         if (lease.IsRevoked)
         {
-            _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
+            Metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
             return;
         }
         if (!_buffers.TryGetValue(lease, out var buffer))
@@ -143,9 +119,7 @@ public sealed class PartitionBatchStage : IBatchingStage
         }
         if (buffer.Count == 0)
         {
-            var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))), 1, _options.MaxSize);
-            _metrics.BatchTargetSize.Set(target);
-            buffer.Open(target, Stopwatch.GetTimestamp() + (long)(_options.MaxLatency.TotalSeconds * Stopwatch.Frequency), message.Offset);
+            buffer.Open(NextTargetSize(), Stopwatch.GetTimestamp() + (long)(Options.MaxLatency.TotalSeconds * Stopwatch.Frequency), message.Offset);
             while (lease.Replay.TryPeek(out var planned) && planned.Last < message.Offset)
             {
                 // The whole planned range lies behind us: its offsets were committed after all.
@@ -158,7 +132,7 @@ public sealed class PartitionBatchStage : IBatchingStage
         if (message.Failure is null && !_encoder.TryEncode(buffer.Payload, message.Event!, message.Coordinates, out var error))
         {
             message.Failure = new DeadLetterReason("encode", "column_value", error!);
-            _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+            Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
         }
         buffer.Add(message);
         // Closed at once, before the next message of the partition: a planned range must end exactly where it
@@ -218,15 +192,15 @@ public sealed class PartitionBatchStage : IBatchingStage
                 payload.Dispose();
                 continue;
             }
-            _metrics.BatchSize.Observe(rows.Count);
-            _metrics.StageMessages.WithLabels(StageName, "ok").Inc(rows.Count);
+            Metrics.BatchSize.Observe(rows.Count);
+            Metrics.StageMessages.WithLabels(StageName, "ok").Inc(rows.Count);
             if (!await sink.SendAsync(new InsertBatch(payload, rows, started)).ConfigureAwait(false))
             {
                 payload.Dispose();
                 throw new InvalidOperationException("The ClickHouse sink stopped accepting batches");
             }
         }
-        _metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        Metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
     private sealed record ClosedBatch(PartitionLease Lease, OffsetRange Range, List<PipelineMessage> Members, PooledBufferWriter Payload);
