@@ -98,7 +98,18 @@ public sealed class KafkaSourceStage
             .SetPartitionsAssignedHandler((c, partitions) =>
             {
                 var leases = partitions.Select(_commits.Assign).ToList();
-                _onAssigned?.Invoke(c, leases);
+                try
+                {
+                    _onAssigned?.Invoke(c, leases);
+                }
+                catch (Exception ex)
+                {
+                    // Confluent.Kafka rethrows a handler's exception from Consume() and never assigns the partitions:
+                    // swallowed as a consume error, the member would own partitions it never fetches. Fail the stage
+                    // instead (health goes red, the pod restarts and its partitions move to a healthy member).
+                    throw new PartitionRecoveryException(
+                        $"Preparing newly assigned partitions {Describe(partitions)} failed: {ex.Message}", ex);
+                }
                 _assignmentChanged = true;
                 if (partitions.Count > 0) // incremental rebalances report empty assignments too
                     _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
@@ -294,3 +305,6 @@ public sealed class KafkaSourceStage
         _ => LogLevel.Debug,
     };
 }
+
+/// <summary>Newly assigned partitions could not be prepared (exactly-once recovery failed): the source stage stops.</summary>
+public sealed class PartitionRecoveryException(string message, Exception inner) : Exception(message, inner);

@@ -91,11 +91,13 @@ public sealed class BatchLedger : IDisposable
                 config.Set(key, value);
         }
         using var consumer = new ConsumerBuilder<string, string>(config).Build();
+        var deadline = DateTime.UtcNow + timeout;
         var wanted = new List<TopicPartitionOffset>();
         foreach (var partition in partitions)
         {
             var tp = new TopicPartition(_options.Topic, new Partition(partition));
-            var watermarks = consumer.QueryWatermarkOffsets(tp, timeout);
+            var watermarks = KafkaRetry.UntilDeadline(() => consumer.QueryWatermarkOffsets(tp, KafkaRetry.Remaining(deadline)), deadline, _logger,
+                $"watermarks of {tp}");
             if (watermarks.High.Value > watermarks.Low.Value)
                 wanted.Add(new TopicPartitionOffset(tp, new Offset(watermarks.High.Value - 1)));
         }
@@ -104,12 +106,21 @@ public sealed class BatchLedger : IDisposable
 
         consumer.Assign(wanted);
         var missing = wanted.Select(w => w.Partition.Value).ToHashSet();
-        var deadline = DateTime.UtcNow + timeout;
         while (missing.Count > 0)
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Reading the batch ledger '{_options.Topic}' timed out for partitions {string.Join(",", missing)}");
-            var record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            ConsumeResult<string, string>? record;
+            try
+            {
+                record = consumer.Consume(TimeSpan.FromMilliseconds(200));
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                // A failed fetch (leader moving, broker restarting) is retried by the client; keep reading until the deadline.
+                _logger.LogWarning("Reading the batch ledger: {Reason}; retrying", ex.Error.Reason);
+                continue;
+            }
             if (record?.Message is null || !missing.Remove(record.Partition.Value))
                 continue;
             if (record.Message.Key != $"{_options.SourceTopic}:{record.Partition.Value}")

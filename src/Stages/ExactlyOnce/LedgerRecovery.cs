@@ -24,7 +24,9 @@ public sealed class LedgerRecovery(BatchLedger ledger, ILogger<LedgerRecovery> l
     {
         if (leases.Count == 0)
             return;
-        var committed = consumer.Committed(leases.Select(l => l.Partition), Timeout)
+        var deadline = DateTime.UtcNow + Timeout;
+        var committed = KafkaRetry.UntilDeadline(() => consumer.Committed(leases.Select(l => l.Partition), KafkaRetry.Remaining(deadline)), deadline, logger,
+                "committed offsets")
             .ToDictionary(tpo => tpo.TopicPartition, tpo => tpo.Offset.Value);
         var recorded = ledger.ReadLatest(leases.Select(l => l.Partition.Partition.Value).ToList(), Timeout);
         foreach (var lease in leases)
