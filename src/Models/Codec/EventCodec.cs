@@ -1,0 +1,314 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
+using static TorchSharp.torch;
+
+namespace EventPipeline.Models.Codec;
+
+/// <summary>
+/// One codec model: encodes events into envelopes and decodes them back, a batch per forward pass, exactly.
+/// </summary>
+/// <remarks>
+/// Envelope: magic 0xEC | version&lt;&lt;4 | mode | varint model id | 16-bit check | body | side channel.
+/// Mode 1 (autoencoder) body: the quantised latent, a varint bit mask of the fields the decoder gets wrong, and the
+/// right index of each. Mode 0 (featurizer only, the ablation) body: every field's index as a varint. The check is
+/// CRC-32 (low 16 bits) of the decoded indices and side channel: it catches a corrupt payload and a consumer whose
+/// model, though of the same id, decodes differently. A field whose top two logits are closer than
+/// <see cref="DecisionMargin"/> is always corrected, so float differences between machines (CPU vs GPU, batch
+/// size) cannot flip the decoder's choice.
+/// Not thread-safe: each stage instance owns its codec.
+/// </remarks>
+public sealed class EventCodec : IEnvelopeEncoder, IDisposable
+{
+    public const float DecisionMargin = 0.05f;
+
+    private const int FieldCount = EventFeaturizer.FieldCount;
+
+    private readonly EventFeaturizer _featurizer;
+    private readonly CodecNetwork? _network;
+    private readonly Device _device;
+    private readonly WireWriter _side = new(1 << 16);
+    private readonly WireWriter _envelope = new(1024);
+    private readonly Crc32 _crc = new();
+    private int[] _indices = new int[FieldCount * 256];
+    private int[] _sideEnds = new int[256];
+
+    internal EventCodec(CodecMetadata metadata, CodecNetwork? network, Device device)
+    {
+        Metadata = metadata;
+        _featurizer = new EventFeaturizer(metadata.Vocabularies);
+        _network = network;
+        _device = device;
+        if (network is not null)
+        {
+            network.to(device);
+            network.eval();
+        }
+    }
+
+    public CodecMetadata Metadata { get; }
+
+    /// <summary>Fields corrected explicitly in the last <see cref="Encode"/> call (for evaluation and metrics).</summary>
+    public long CorrectionsInLastEncode { get; private set; }
+
+    public int ModelId => Metadata.ModelId;
+
+    /// <summary>Whether the autoencoder is used (mode 1) or only the featurizer (mode 0, the ablation).</summary>
+    public bool UsesNetwork => _network is not null;
+
+    /// <summary>The artifact's model, or its featurizer alone with <paramref name="featurizerOnly"/>.</summary>
+    public static EventCodec Load(string directory, bool featurizerOnly = false, Device? device = null) =>
+        CodecArtifact.Load(directory, featurizerOnly, device ?? TorchRuntime.Device);
+
+    public void Encode(IReadOnlyList<AnalyticsEvent> events, Span<byte[]?> envelopes)
+    {
+        var count = events.Count;
+        Grow(count);
+        _side.Reset();
+        CorrectionsInLastEncode = 0;
+        var coded = new bool[count];
+        for (var i = 0; i < count; i++)
+        {
+            var start = _side.Length;
+            coded[i] = _featurizer.TryFeaturize(events[i], _indices.AsSpan(i * FieldCount, FieldCount), _side);
+            if (!coded[i])
+            {
+                _side.Truncate(start);
+                _indices.AsSpan(i * FieldCount, FieldCount).Clear();
+            }
+            _sideEnds[i] = _side.Length;
+        }
+
+        float[]? margins = null;
+        long[]? predicted = null;
+        long[]? codes = null;
+        if (_network is not null && count > 0)
+            (codes, predicted, margins) = RunEncoder(count);
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!coded[i])
+            {
+                envelopes[i] = null;
+                continue;
+            }
+            var indices = _indices.AsSpan(i * FieldCount, FieldCount);
+            var side = _side.Written[(i == 0 ? 0 : _sideEnds[i - 1]).._sideEnds[i]];
+            _envelope.Reset();
+            _envelope.Byte(CodecEnvelope.Magic);
+            _envelope.Byte((byte)((CodecEnvelope.FormatVersion << 4) | (_network is null ? 0 : 1)));
+            _envelope.VarUInt((ulong)ModelId);
+            BinaryPrimitives.WriteUInt16LittleEndian(_envelope.Reserve(2), Check(indices, side));
+            if (_network is null)
+            {
+                foreach (var index in indices)
+                    _envelope.VarUInt((ulong)index);
+            }
+            else
+            {
+                PackLatent(codes.AsSpan(i * Metadata.Network.LatentDims, Metadata.Network.LatentDims), _envelope.Reserve(Metadata.Network.LatentBytes));
+                uint mask = 0;
+                for (var f = 0; f < FieldCount; f++)
+                {
+                    if (predicted![i * FieldCount + f] != indices[f] || margins![i * FieldCount + f] < DecisionMargin)
+                        mask |= 1u << f;
+                }
+                _envelope.VarUInt(mask);
+                CorrectionsInLastEncode += System.Numerics.BitOperations.PopCount(mask);
+                for (var f = 0; f < FieldCount; f++)
+                {
+                    if ((mask & (1u << f)) != 0)
+                        _envelope.VarUInt((ulong)indices[f]);
+                }
+            }
+            _envelope.Bytes(side);
+            envelopes[i] = _envelope.Written.ToArray();
+        }
+    }
+
+    /// <summary>Decodes envelopes of this model (the caller routed them here by model id).</summary>
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, Span<EnvelopeDecodeResult> results)
+    {
+        var count = payloads.Count;
+        Grow(count);
+        var sideStarts = new int[count];
+        var masks = new uint[count];
+        var checks = new ushort[count];
+        var valid = new bool[count];
+        var latentDims = Metadata.Network.LatentDims;
+        var codes = _network is null ? null : new long[count * latentDims];
+        for (var i = 0; i < count; i++)
+        {
+            try
+            {
+                var reader = new WireReader(payloads[i].Span);
+                ReadHeader(ref reader, out checks[i]);
+                var indices = _indices.AsSpan(i * FieldCount, FieldCount);
+                if (_network is null)
+                {
+                    for (var f = 0; f < FieldCount; f++)
+                        indices[f] = reader.VarIndex(int.MaxValue, "field index");
+                }
+                else
+                {
+                    UnpackLatent(reader.Bytes(Metadata.Network.LatentBytes), codes.AsSpan(i * latentDims, latentDims));
+                    masks[i] = (uint)reader.VarIndex(1 << FieldCount, "correction mask");
+                    for (var f = 0; f < FieldCount; f++)
+                    {
+                        if ((masks[i] & (1u << f)) != 0)
+                            indices[f] = reader.VarIndex(int.MaxValue, "corrected index");
+                    }
+                }
+                sideStarts[i] = reader.Position;
+                valid[i] = true;
+            }
+            catch (CodecFormatException ex)
+            {
+                results[i] = EnvelopeDecodeResult.Failure("codec_corrupt", $"corrupt codec envelope: {ex.Message}");
+            }
+        }
+
+        if (_network is not null && valid.Any(v => v))
+        {
+            var predicted = RunDecoder(codes!, count);
+            for (var i = 0; i < count; i++)
+            {
+                for (var f = 0; f < FieldCount; f++)
+                {
+                    if ((masks[i] & (1u << f)) == 0)
+                        _indices[i * FieldCount + f] = (int)predicted[i * FieldCount + f];
+                }
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!valid[i])
+                continue;
+            try
+            {
+                var payload = payloads[i].Span;
+                var reader = new WireReader(payload[sideStarts[i]..]);
+                var indices = _indices.AsSpan(i * FieldCount, FieldCount);
+                var e = _featurizer.Rebuild(indices, ref reader);
+                if (reader.Remaining != 0)
+                    throw new CodecFormatException($"{reader.Remaining} bytes after the event");
+                if (Check(indices, payload[sideStarts[i]..]) != checks[i])
+                    throw new CodecFormatException("check mismatch (the payload is damaged, or this consumer's model decodes differently from the producer's)");
+                results[i] = new EnvelopeDecodeResult(e, null, null);
+            }
+            catch (CodecFormatException ex)
+            {
+                results[i] = EnvelopeDecodeResult.Failure("codec_corrupt", $"corrupt codec envelope (model {ModelId}): {ex.Message}");
+            }
+        }
+    }
+
+    /// <summary>Reads magic, version, mode and model id: what every model's envelope starts with.</summary>
+    public static (int Version, int Mode, int ModelId) ReadPrefix(ReadOnlySpan<byte> payload)
+    {
+        var reader = new WireReader(payload);
+        if (reader.Byte() != CodecEnvelope.Magic)
+            throw new CodecFormatException("not a codec envelope");
+        var versionAndMode = reader.Byte();
+        var modelId = reader.VarIndex(ushort.MaxValue + 1, "model id");
+        return (versionAndMode >> 4, versionAndMode & 0xF, modelId);
+    }
+
+    private void ReadHeader(ref WireReader reader, out ushort check)
+    {
+        reader.Byte();
+        var versionAndMode = reader.Byte();
+        if (versionAndMode >> 4 != CodecEnvelope.FormatVersion)
+            throw new CodecFormatException($"envelope format {versionAndMode >> 4}, this build reads {CodecEnvelope.FormatVersion}");
+        var mode = versionAndMode & 0xF;
+        if (mode != (_network is null ? 0 : 1))
+            throw new CodecFormatException($"envelope mode {mode} does not match the loaded model (mode {(_network is null ? 0 : 1)})");
+        reader.VarUInt();
+        check = BinaryPrimitives.ReadUInt16LittleEndian(reader.Bytes(2));
+    }
+
+    private ushort Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side)
+    {
+        _crc.Reset();
+        _crc.Append(MemoryMarshal.AsBytes(indices));
+        _crc.Append(side);
+        return (ushort)_crc.GetCurrentHashAsUInt32();
+    }
+
+    private (long[] Codes, long[] Predicted, float[] Margins) RunEncoder(int count)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var input = tensor(Array.ConvertAll(_indices[..(count * FieldCount)], i => (long)i), [count, FieldCount]).to(_device);
+        var codes = _network!.EncodeCodes(input);
+        var logits = _network.DecodeCodes(codes);
+        var (top, topIndices) = TopTwo(logits);
+        var margins = (top.select(2, 0) - top.select(2, 1)).cpu().data<float>().ToArray();
+        var predicted = topIndices.select(2, 0).cpu().data<long>().ToArray();
+        return (codes.cpu().data<long>().ToArray(), predicted, margins);
+    }
+
+    private long[] RunDecoder(long[] codes, int count)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var logits = _network!.DecodeCodes(tensor(codes, [count, Metadata.Network.LatentDims]).to(_device));
+        var heads = new Tensor[FieldCount];
+        for (var f = 0; f < FieldCount; f++)
+            heads[f] = logits.narrow(1, _network.HeadOffsets[f], _featurizer.FieldSizes[f]).argmax(1);
+        return stack(heads, 1).cpu().data<long>().ToArray();
+    }
+
+    /// <summary>Top-2 logits and their indices per field: (B x fields x 2) each.</summary>
+    private (Tensor Values, Tensor Indices) TopTwo(Tensor logits)
+    {
+        var values = new Tensor[FieldCount];
+        var indices = new Tensor[FieldCount];
+        for (var f = 0; f < FieldCount; f++)
+            (values[f], indices[f]) = logits.narrow(1, _network!.HeadOffsets[f], _featurizer.FieldSizes[f]).topk(2, dim: 1);
+        return (stack(values, 1), stack(indices, 1));
+    }
+
+    private void PackLatent(ReadOnlySpan<long> codes, Span<byte> packed)
+    {
+        packed.Clear();
+        var bits = Metadata.Network.LatentBits;
+        for (var d = 0; d < codes.Length; d++)
+        {
+            for (var b = 0; b < bits; b++)
+            {
+                if (((codes[d] >> b) & 1) != 0)
+                    packed[(d * bits + b) >> 3] |= (byte)(1 << ((d * bits + b) & 7));
+            }
+        }
+    }
+
+    private void UnpackLatent(ReadOnlySpan<byte> packed, Span<long> codes)
+    {
+        var bits = Metadata.Network.LatentBits;
+        for (var d = 0; d < codes.Length; d++)
+        {
+            long code = 0;
+            for (var b = 0; b < bits; b++)
+            {
+                if ((packed[(d * bits + b) >> 3] & (1 << ((d * bits + b) & 7))) != 0)
+                    code |= 1L << b;
+            }
+            codes[d] = code;
+        }
+    }
+
+    private void Grow(int count)
+    {
+        if (_indices.Length < count * FieldCount)
+            _indices = new int[count * FieldCount * 2];
+        if (_sideEnds.Length < count)
+            _sideEnds = new int[count * 2];
+    }
+
+    public void Dispose() => _network?.Dispose();
+}

@@ -1,0 +1,40 @@
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.Stages.Codec;
+
+/// <summary>
+/// How a learned-codec envelope is recognised on the wire. The first byte can begin neither JSON (whitespace, '{',
+/// or a UTF-8 byte order mark 0xEF) nor Confluent framing (0x00), so envelopes, JSON and Protobuf share a topic.
+/// </summary>
+public static class CodecEnvelope
+{
+    public const byte Magic = 0xEC;
+
+    /// <summary>The envelope format this build writes and reads (the high nibble of the second byte).</summary>
+    public const int FormatVersion = 1;
+
+    public static bool IsEnvelope(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == Magic;
+}
+
+/// <summary>The outcome of decoding one envelope: the event, or a dead-letter kind and reason.</summary>
+public readonly record struct EnvelopeDecodeResult(AnalyticsEvent? Event, string? ErrorKind, string? Reason)
+{
+    public static EnvelopeDecodeResult Failure(string kind, string reason) => new(null, kind, reason);
+}
+
+/// <summary>Decodes envelopes a batch at a time (one forward pass per batch), whatever model wrote them.</summary>
+public interface IEnvelopeDecoder
+{
+    /// <summary>Fills <paramref name="results"/>[i] for <paramref name="payloads"/>[i]; never throws for a bad payload.</summary>
+    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, Span<EnvelopeDecodeResult> results);
+}
+
+/// <summary>Encodes events a batch at a time with one model.</summary>
+public interface IEnvelopeEncoder
+{
+    /// <summary>The model id written into every envelope.</summary>
+    int ModelId { get; }
+
+    /// <summary>Fills <paramref name="envelopes"/>[i] for <paramref name="events"/>[i]; null where an event cannot be coded exactly (send it uncoded).</summary>
+    void Encode(IReadOnlyList<AnalyticsEvent> events, Span<byte[]?> envelopes);
+}
