@@ -19,9 +19,14 @@ internal static class GenerateCommand
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
         var roundRobin = new Option<bool>("--round-robin") { Description = "Spread evenly over partitions instead of keying by app_id." };
         var output = new Option<FileInfo?>("--output") { Description = "Write JSON lines to this file instead of Kafka ('-' for stdout)." };
+        var distribution = new Option<EventDistribution>("--distribution")
+        {
+            Description = "training, or shifted: held-out apps, countries, OS versions and event mix, ~5 months after the start, for evaluating models trained on training.",
+            DefaultValueFactory = _ => EventDistribution.Training,
+        };
         var command = new Command("generate", "Produce synthetic mobile analytics events (skewed app_ids, optional malformed share).")
         {
-            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output,
+            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output, distribution,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -33,6 +38,7 @@ internal static class GenerateCommand
                 MalformedFraction = parse.GetValue(malformed),
                 ProtobufFraction = parse.GetValue(protobuf),
                 StartTimestampMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                Distribution = parse.GetValue(distribution),
             };
             if (generatorOptions.MalformedFraction is < 0 or > 1 || generatorOptions.ProtobufFraction is < 0 or > 1)
             {

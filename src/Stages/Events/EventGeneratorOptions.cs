@@ -1,5 +1,19 @@
 namespace EventPipeline.Stages.Events;
 
+/// <summary>Which population of apps, users and months <see cref="EventGenerator"/> draws events from.</summary>
+public enum EventDistribution
+{
+    /// <summary>The stream models are trained on.</summary>
+    Training,
+
+    /// <summary>
+    /// For evaluation only: what a model trained on <see cref="Training"/> has not seen. Other studios and genres
+    /// (app ids disjoint from Training's), event times ~5 months later, another country mix, newer OS versions
+    /// (iOS 19, Android 16), shorter sessions with more ads and fewer levels.
+    /// </summary>
+    Shifted,
+}
+
 /// <summary>Settings of <see cref="EventGenerator"/>; each is checked when set.</summary>
 public sealed record EventGeneratorOptions
 {
@@ -76,6 +90,21 @@ public sealed record EventGeneratorOptions
 
     /// <summary>Schema id written into Confluent Protobuf headers.</summary>
     public int SchemaId { get; init; } = 1;
+
+    /// <summary>Training (the default) or the Shifted population held back for evaluating what was trained.</summary>
+    public EventDistribution Distribution
+    {
+        get;
+        init
+        {
+            if (!Enum.IsDefined(value))
+            {
+                throw new ArgumentOutOfRangeException(nameof(Distribution), value, "Unknown distribution.");
+            }
+
+            field = value;
+        }
+    }
 
     private static double Fraction(double value, string name)
     {
