@@ -8,7 +8,7 @@ namespace EventPipeline.Models.Codec;
 public sealed record CodecNetworkOptions
 {
     public int EmbeddingDim { get; init; } = 8;
-    public int Hidden { get; init; } = 64;
+    public int Hidden { get; init; } = 32;
 
     /// <summary>Latent dimensions; each is quantised to <see cref="LatentBits"/> bits on the wire.</summary>
     public int LatentDims { get; init; } = 8;

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using EventPipeline.Stages.Codec;
@@ -35,6 +36,7 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
     private readonly Crc32 _crc = new();
     private int[] _indices = new int[FieldCount * 256];
     private int[] _sideEnds = new int[256];
+    private float[] _logits = [];
 
     internal EventCodec(CodecMetadata metadata, CodecNetwork? network, Device device)
     {
@@ -113,7 +115,7 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
                 uint mask = 0;
                 for (var f = 0; f < FieldCount; f++)
                 {
-                    if (predicted![i * FieldCount + f] != indices[f] || margins![i * FieldCount + f] < DecisionMargin)
+                    if (predicted![i * FieldCount + f] != indices[f] || !(margins![i * FieldCount + f] >= DecisionMargin)) // NaN too
                         mask |= 1u << f;
                 }
                 _envelope.VarUInt(mask);
@@ -241,36 +243,68 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
 
     private (long[] Codes, long[] Predicted, float[] Margins) RunEncoder(int count)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var input = tensor(Array.ConvertAll(_indices[..(count * FieldCount)], i => (long)i), [count, FieldCount]).to(_device);
-        var codes = _network!.EncodeCodes(input);
-        var logits = _network.DecodeCodes(codes);
-        var (top, topIndices) = TopTwo(logits);
-        var margins = (top.select(2, 0) - top.select(2, 1)).cpu().data<float>().ToArray();
-        var predicted = topIndices.select(2, 0).cpu().data<long>().ToArray();
-        return (codes.cpu().data<long>().ToArray(), predicted, margins);
+        float[] logits;
+        long[] codes;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var input = tensor(Array.ConvertAll(_indices[..(count * FieldCount)], i => (long)i), [count, FieldCount]).to(_device);
+            var codeTensor = _network!.EncodeCodes(input);
+            codes = codeTensor.cpu().data<long>().ToArray();
+            logits = CopyLogits(_network.DecodeCodes(codeTensor), count);
+        }
+        // Top two per field on the CPU copy (SIMD): a dozen small torch ops per batch on narrowed views cost more.
+        var predicted = new long[count * FieldCount];
+        var margins = new float[count * FieldCount];
+        var classes = _network.TotalClasses;
+        for (var i = 0; i < count; i++)
+        {
+            var row = logits.AsSpan(i * classes, classes);
+            for (var f = 0; f < FieldCount; f++)
+            {
+                var head = row.Slice(_network.HeadOffsets[f], _featurizer.FieldSizes[f]);
+                var best = TensorPrimitives.IndexOfMax(head);
+                var second = float.NegativeInfinity;
+                if (best > 0)
+                    second = TensorPrimitives.Max(head[..best]);
+                if (best < head.Length - 1)
+                    second = Math.Max(second, TensorPrimitives.Max(head[(best + 1)..]));
+                predicted[i * FieldCount + f] = best;
+                margins[i * FieldCount + f] = head[best] - second;
+            }
+        }
+        return (codes, predicted, margins);
     }
 
     private long[] RunDecoder(long[] codes, int count)
     {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var logits = _network!.DecodeCodes(tensor(codes, [count, Metadata.Network.LatentDims]).to(_device));
-        var heads = new Tensor[FieldCount];
-        for (var f = 0; f < FieldCount; f++)
-            heads[f] = logits.narrow(1, _network.HeadOffsets[f], _featurizer.FieldSizes[f]).argmax(1);
-        return stack(heads, 1).cpu().data<long>().ToArray();
+        float[] logits;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+            logits = CopyLogits(_network!.DecodeCodes(tensor(codes, [count, Metadata.Network.LatentDims]).to(_device)), count);
+        var predicted = new long[count * FieldCount];
+        var classes = _network.TotalClasses;
+        for (var i = 0; i < count; i++)
+        {
+            var row = logits.AsSpan(i * classes, classes);
+            for (var f = 0; f < FieldCount; f++)
+            {
+                predicted[i * FieldCount + f] = TensorPrimitives.IndexOfMax(row.Slice(_network.HeadOffsets[f], _featurizer.FieldSizes[f]));
+            }
+        }
+        return predicted;
     }
 
-    /// <summary>Top-2 logits and their indices per field: (B x fields x 2) each.</summary>
-    private (Tensor Values, Tensor Indices) TopTwo(Tensor logits)
+    /// <summary>The logits on the CPU in a buffer reused across batches (B x all classes, row-major).</summary>
+    private float[] CopyLogits(Tensor logits, int count)
     {
-        var values = new Tensor[FieldCount];
-        var indices = new Tensor[FieldCount];
-        for (var f = 0; f < FieldCount; f++)
-            (values[f], indices[f]) = logits.narrow(1, _network!.HeadOffsets[f], _featurizer.FieldSizes[f]).topk(2, dim: 1);
-        return (stack(values, 1), stack(indices, 1));
+        var size = count * _network!.TotalClasses;
+        if (_logits.Length < size)
+            _logits = new float[size];
+        // The raw bytes of the CPU tensor: TensorAccessor.CopyTo goes element by element and costs more than the network.
+        using var host = logits.cpu().contiguous();
+        MemoryMarshal.Cast<byte, float>(host.bytes).CopyTo(_logits);
+        return _logits;
     }
 
     private void PackLatent(ReadOnlySpan<long> codes, Span<byte> packed)

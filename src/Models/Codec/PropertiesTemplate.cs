@@ -46,25 +46,26 @@ internal static class PropertiesTemplate
                         break;
                     case JsonTokenType.PropertyName:
                         Comma(template, ref needsComma);
-                        template.Bytes(json.Slice(start, (int)reader.BytesConsumed - start)); // "key" as written, escapes included
+                        // "key" as written, escapes included (BytesConsumed would include the colon).
+                        template.Bytes(json.Slice(start, reader.ValueSpan.Length + 2));
                         template.Byte((byte)':');
                         needsComma = false;
                         break;
                     case JsonTokenType.String:
                         Comma(template, ref needsComma);
                         template.Byte(StringSlot);
-                        values.Add(new Value(start + 1, (int)reader.BytesConsumed - start - 2, IsString: true));
+                        values.Add(new Value(start + 1, reader.ValueSpan.Length, IsString: true));
                         needsComma = true;
                         break;
                     case JsonTokenType.Number:
                         Comma(template, ref needsComma);
                         template.Byte(NumberSlot);
-                        values.Add(new Value(start, (int)reader.BytesConsumed - start, IsString: false));
+                        values.Add(new Value(start, reader.ValueSpan.Length, IsString: false));
                         needsComma = true;
                         break;
                     default: // true, false, null: part of the template
                         Comma(template, ref needsComma);
-                        template.Bytes(json.Slice(start, (int)reader.BytesConsumed - start));
+                        template.Bytes(reader.ValueSpan);
                         needsComma = true;
                         break;
                 }

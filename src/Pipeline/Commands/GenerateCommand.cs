@@ -14,6 +14,7 @@ internal static class GenerateCommand
         var malformed = new Option<double>("--malformed") { Description = "Fraction (0..1) of malformed messages.", DefaultValueFactory = _ => 0 };
         var protobuf = new Option<double>("--protobuf") { Description = "Fraction (0..1) of good events sent as Confluent-framed Protobuf.", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Generator seed (same seed, same events).", DefaultValueFactory = _ => 42 };
+        var startMs = new Option<long?>("--start-ms") { Description = "Event time of the first event, epoch ms (default: now). Fix it to make a file reproducible." };
         var apps = new Option<int>("--apps") { Description = "Distinct app_ids (Zipf-skewed).", DefaultValueFactory = _ => 50 };
         var topic = new Option<string?>("--topic") { Description = "Target topic (default: Kafka:Topic)." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
@@ -26,7 +27,7 @@ internal static class GenerateCommand
         };
         var command = new Command("generate", "Produce synthetic mobile analytics events (skewed app_ids, optional malformed share).")
         {
-            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output, distribution,
+            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output, distribution, startMs,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -37,7 +38,7 @@ internal static class GenerateCommand
                 AppCount = parse.GetValue(apps),
                 MalformedFraction = parse.GetValue(malformed),
                 ProtobufFraction = parse.GetValue(protobuf),
-                StartTimestampMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                StartTimestampMs = parse.GetValue(startMs) ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
                 Distribution = parse.GetValue(distribution),
             };
             if (generatorOptions.MalformedFraction is < 0 or > 1 || generatorOptions.ProtobufFraction is < 0 or > 1)

@@ -70,7 +70,7 @@ internal static class TrainCommand
             }
             return 0;
         });
-        return new Command("train", "Train models.") { batcher };
+        return new Command("train", "Train models.") { batcher, CodecCommand.CreateTrain() };
     }
 
     /// <summary>Mean reward over all profiles decides; the verdict names the policy to use.</summary>

@@ -1,0 +1,265 @@
+using System.CommandLine;
+using System.Text;
+using Confluent.Kafka;
+using EventPipeline.Models;
+using EventPipeline.Models.Codec;
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.Host.Commands;
+
+/// <summary>
+/// <c>pipeline train codec</c> (train the learned event codec) and <c>pipeline codec encode|decode</c> (JSON lines to
+/// base64 envelopes and back, for scripting and for looking at payloads).
+/// </summary>
+internal static class CodecCommand
+{
+    private const int LineBatch = 1024;
+
+    public static Command CreateTrain()
+    {
+        var input = new Option<FileInfo?>("--input") { Description = "Training events, one JSON event per line (e.g. from `pipeline generate --output`)." };
+        var fromKafka = new Option<string?>("--from-kafka") { Description = "Or read training events from this Kafka topic (raw JSON/Protobuf events)." };
+        var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers for --from-kafka (default: Kafka:BootstrapServers)." };
+        var maxEvents = new Option<int>("--max-events") { Description = "Read at most this many events.", DefaultValueFactory = _ => 200_000 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Directory for codec.weights and codec.json.", Required = true };
+        var seed = new Option<int>("--seed") { Description = "Seed for the network's initialisation and the shuffling.", DefaultValueFactory = _ => 42 };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training events.", DefaultValueFactory = _ => 6 };
+        var modelId = new Option<int>("--model-id") { Description = "Id written into every envelope (1..65535); give each new model a new one.", DefaultValueFactory = _ => 1 };
+        var latentDims = new Option<int>("--latent-dims") { Description = "Latent dimensions.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentDims };
+        var latentBits = new Option<int>("--latent-bits") { Description = "Bits per latent dimension on the wire.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentBits };
+        var hidden = new Option<int>("--hidden") { Description = "Hidden layer width.", DefaultValueFactory = _ => new CodecNetworkOptions().Hidden };
+        var command = new Command("codec", "Train the learned event codec (autoencoder over the categorical fields + exact side channel).")
+        {
+            input, fromKafka, bootstrap, maxEvents, output, seed, epochs, modelId, latentDims, latentBits, hidden,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new CodecTrainingOptions
+            {
+                Seed = parse.GetValue(seed),
+                Epochs = parse.GetValue(epochs),
+                ModelId = parse.GetValue(modelId),
+                Network = new CodecNetworkOptions { LatentDims = parse.GetValue(latentDims), LatentBits = parse.GetValue(latentBits), Hidden = parse.GetValue(hidden) },
+            };
+            if (options.ModelId is < 1 or > ushort.MaxValue || options.Epochs < 1 || options.Network.LatentDims < 1 || options.Network.LatentBits is < 1 or > 16
+                || options.Network.Hidden < 1)
+            {
+                await Console.Error.WriteLineAsync("--model-id must be 1..65535, --epochs, --latent-dims and --hidden at least 1, --latent-bits 1..16").ConfigureAwait(false);
+                return 2;
+            }
+            List<AnalyticsEvent> events;
+            int rejected;
+            string source;
+            if (parse.GetValue(input) is { } file)
+            {
+                if (!file.Exists)
+                {
+                    await Console.Error.WriteLineAsync($"--input {file.FullName} does not exist").ConfigureAwait(false);
+                    return 2;
+                }
+                using var reader = file.OpenText();
+                (events, rejected) = await ReadJsonLinesAsync(reader, parse.GetValue(maxEvents), cancellationToken).ConfigureAwait(false);
+                source = $"file {file.Name}";
+            }
+            else if (parse.GetValue(fromKafka) is { } topic)
+            {
+                var servers = parse.GetValue(bootstrap) ?? Configuration.PipelineSettings.BuildConfiguration(parse.UnmatchedTokens)["Kafka:BootstrapServers"];
+                if (string.IsNullOrWhiteSpace(servers))
+                {
+                    await Console.Error.WriteLineAsync("--from-kafka needs --bootstrap-servers or Kafka:BootstrapServers").ConfigureAwait(false);
+                    return 2;
+                }
+                (events, rejected) = ReadTopic(servers, topic, parse.GetValue(maxEvents), cancellationToken);
+                source = $"kafka topic {topic}";
+            }
+            else
+            {
+                await Console.Error.WriteLineAsync("one of --input FILE.jsonl or --from-kafka TOPIC is required").ConfigureAwait(false);
+                return 2;
+            }
+            Console.Error.WriteLine($"{events.Count:N0} training events from {source} ({rejected:N0} undecodable lines skipped); torch on {TorchRuntime.Device.type}");
+            var metadata = CodecTrainer.Train(events, options with { Source = source }, parse.GetValue(output)!.FullName, line => Console.Error.WriteLine(line));
+            Console.WriteLine($"model {metadata.ModelId} ({metadata.Version}) -> {parse.GetValue(output)!.FullName}: {metadata.Evaluation.BytesPerEvent:F1} B/event " +
+                              $"(featurizer alone {metadata.Evaluation.FeaturizerOnlyBytesPerEvent:F1}, canonical JSON {metadata.Evaluation.CanonicalJsonBytesPerEvent:F1}), " +
+                              $"{metadata.Evaluation.RoundTripMismatches} round-trip mismatches");
+            return metadata.Evaluation.RoundTripMismatches == 0 ? 0 : 1;
+        });
+        return command;
+    }
+
+    public static Command Create()
+    {
+        var models = new Option<DirectoryInfo[]>("--model") { Description = "Codec artifact directory (decode: repeat it to load several model versions).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var encode = new Command("encode", "JSON events on stdin, one per line -> one base64 envelope per line on stdout.") { models };
+        encode.SetAction(async (parse, cancellationToken) =>
+        {
+            var directories = parse.GetValue(models)!;
+            using var codec = EventCodec.Load(directories[0].FullName);
+            var decoder = new EventDecoder(new EventDecoderOptions());
+            var failed = 0;
+            var lineNumber = 0;
+            var stdout = Console.Out;
+            var lines = new List<string>(LineBatch);
+            using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+            while (true)
+            {
+                lines.Clear();
+                while (lines.Count < LineBatch && await stdin.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                    lines.Add(line);
+                if (lines.Count == 0)
+                    break;
+                var events = new List<AnalyticsEvent>(lines.Count);
+                var positions = new List<int>(lines.Count);
+                for (var i = 0; i < lines.Count; i++)
+                {
+                    var result = decoder.Decode(Encoding.UTF8.GetBytes(lines[i]));
+                    if (result.IsSuccess)
+                    {
+                        events.Add(result.Event!);
+                        positions.Add(i);
+                    }
+                    else
+                    {
+                        failed++;
+                        await Console.Error.WriteLineAsync($"line {lineNumber + i + 1}: {result.Error!.Value.Reason}").ConfigureAwait(false);
+                    }
+                }
+                var envelopes = new byte[]?[events.Count];
+                codec.Encode(events, envelopes);
+                for (var j = 0; j < events.Count; j++)
+                    await stdout.WriteLineAsync(Convert.ToBase64String(envelopes[j] ?? EventGenerator.ToJson(events[j]))).ConfigureAwait(false);
+                lineNumber += lines.Count;
+            }
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return failed == 0 ? 0 : 1;
+        });
+
+        var decode = new Command("decode", "Base64 envelopes on stdin, one per line -> JSON events on stdout (uncoded JSON passes through).") { models };
+        decode.SetAction(async (parse, cancellationToken) =>
+        {
+            using var registry = CodecRegistry.Load(parse.GetValue(models)!.Select(d => d.FullName));
+            var decoder = new EventDecoder(new EventDecoderOptions());
+            var failed = 0;
+            var lineNumber = 0;
+            var lines = new List<string>(LineBatch);
+            using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
+            using var stdout = Console.OpenStandardOutput();
+            while (true)
+            {
+                lines.Clear();
+                while (lines.Count < LineBatch && await stdin.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                    lines.Add(line);
+                if (lines.Count == 0)
+                    break;
+                var payloads = new ReadOnlyMemory<byte>[lines.Count];
+                var errors = new string?[lines.Count];
+                for (var i = 0; i < lines.Count; i++)
+                {
+                    try
+                    {
+                        payloads[i] = Convert.FromBase64String(lines[i]);
+                    }
+                    catch (FormatException)
+                    {
+                        errors[i] = "not base64";
+                    }
+                }
+                var envelopeIndexes = Enumerable.Range(0, lines.Count).Where(i => errors[i] is null && CodecEnvelope.IsEnvelope(payloads[i].Span)).ToList();
+                var results = new EnvelopeDecodeResult[envelopeIndexes.Count];
+                registry.Decode([.. envelopeIndexes.Select(i => payloads[i])], results);
+                var decoded = new AnalyticsEvent?[lines.Count];
+                for (var j = 0; j < envelopeIndexes.Count; j++)
+                {
+                    decoded[envelopeIndexes[j]] = results[j].Event;
+                    errors[envelopeIndexes[j]] ??= results[j].Reason;
+                }
+                for (var i = 0; i < lines.Count; i++)
+                {
+                    if (errors[i] is null && decoded[i] is null)
+                    {
+                        var plain = decoder.Decode(payloads[i].Span);
+                        decoded[i] = plain.Event;
+                        errors[i] = plain.Error?.Reason;
+                    }
+                    if (decoded[i] is { } e)
+                    {
+                        await stdout.WriteAsync(EventGenerator.ToJson(e), cancellationToken).ConfigureAwait(false);
+                        stdout.WriteByte((byte)'\n');
+                    }
+                    else
+                    {
+                        failed++;
+                        await Console.Error.WriteLineAsync($"line {lineNumber + i + 1}: {errors[i]}").ConfigureAwait(false);
+                    }
+                }
+                lineNumber += lines.Count;
+            }
+            return failed == 0 ? 0 : 1;
+        });
+        return new Command("codec", "Encode and decode events with a trained codec model.") { encode, decode };
+    }
+
+    internal static async Task<(List<AnalyticsEvent> Events, int Rejected)> ReadJsonLinesAsync(TextReader reader, int max, CancellationToken cancellationToken)
+    {
+        var decoder = new EventDecoder(new EventDecoderOptions());
+        var events = new List<AnalyticsEvent>();
+        var rejected = 0;
+        while (events.Count < max && await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            if (line.Length == 0)
+                continue;
+            var result = decoder.Decode(Encoding.UTF8.GetBytes(line));
+            if (result.IsSuccess)
+                events.Add(result.Event!);
+            else
+                rejected++;
+        }
+        return (events, rejected);
+    }
+
+    private static (List<AnalyticsEvent> Events, int Rejected) ReadTopic(string servers, string topic, int max, CancellationToken cancellationToken)
+    {
+        var decoder = new EventDecoder(new EventDecoderOptions());
+        using var consumer = new ConsumerBuilder<byte[]?, byte[]?>(new ConsumerConfig
+        {
+            BootstrapServers = servers,
+            GroupId = $"codec-trainer-{Guid.NewGuid():N}", // reads from the start, commits nothing
+            AutoOffsetReset = AutoOffsetReset.Earliest,
+            EnableAutoCommit = false,
+            EnablePartitionEof = true,
+        }).Build();
+        consumer.Subscribe(topic);
+        var events = new List<AnalyticsEvent>();
+        var rejected = 0;
+        var idleSince = DateTime.UtcNow;
+        var atEnd = new HashSet<int>();
+        while (events.Count < max && !cancellationToken.IsCancellationRequested)
+        {
+            var record = consumer.Consume(TimeSpan.FromMilliseconds(500));
+            if (record is null)
+            {
+                if (DateTime.UtcNow - idleSince > TimeSpan.FromSeconds(10))
+                    break;
+                continue;
+            }
+            idleSince = DateTime.UtcNow;
+            if (record.IsPartitionEOF)
+            {
+                atEnd.Add(record.Partition.Value);
+                if (atEnd.Count == consumer.Assignment.Count)
+                    break;
+                continue;
+            }
+            atEnd.Remove(record.Partition.Value);
+            var result = decoder.Decode(record.Message.Value ?? []);
+            if (result.IsSuccess)
+                events.Add(result.Event!);
+            else
+                rejected++;
+        }
+        consumer.Close();
+        return (events, rejected);
+    }
+}
