@@ -28,6 +28,9 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
 
     private const int FieldCount = EventFeaturizer.FieldCount;
 
+    /// <summary>Every field explicit: how a mode-0 (featurizer only) envelope is decoded.</summary>
+    private const uint FullMask = (1u << FieldCount) - 1;
+
     private readonly EventFeaturizer _featurizer;
     private readonly CodecNetwork? _network;
     private readonly Device _device;
@@ -147,10 +150,11 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
             try
             {
                 var reader = new WireReader(payloads[i].Span);
-                ReadHeader(ref reader, out checks[i]);
+                var mode = ReadHeader(ref reader, out checks[i]);
                 var indices = _indices.AsSpan(i * FieldCount, FieldCount);
-                if (_network is null)
+                if (mode == 0)
                 {
+                    masks[i] = FullMask;
                     for (var f = 0; f < FieldCount; f++)
                         indices[f] = reader.VarIndex(int.MaxValue, "field index");
                 }
@@ -173,7 +177,7 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
             }
         }
 
-        if (_network is not null && valid.Any(v => v))
+        if (_network is not null && Enumerable.Range(0, count).Any(i => valid[i] && masks[i] != FullMask))
         {
             var predicted = RunDecoder(codes!, count);
             for (var i = 0; i < count; i++)
@@ -220,17 +224,19 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
         return (versionAndMode >> 4, versionAndMode & 0xF, modelId);
     }
 
-    private void ReadHeader(ref WireReader reader, out ushort check)
+    /// <summary>Reads the header and returns the mode: 0 (featurizer only) any artifact decodes, 1 needs the network.</summary>
+    private int ReadHeader(ref WireReader reader, out ushort check)
     {
         reader.Byte();
         var versionAndMode = reader.Byte();
         if (versionAndMode >> 4 != CodecEnvelope.FormatVersion)
             throw new CodecFormatException($"envelope format {versionAndMode >> 4}, this build reads {CodecEnvelope.FormatVersion}");
         var mode = versionAndMode & 0xF;
-        if (mode != (_network is null ? 0 : 1))
-            throw new CodecFormatException($"envelope mode {mode} does not match the loaded model (mode {(_network is null ? 0 : 1)})");
+        if (mode > 1 || (mode == 1 && _network is null))
+            throw new CodecFormatException($"envelope mode {mode} cannot be decoded by this model ({(_network is null ? "featurizer only" : "autoencoder")})");
         reader.VarUInt();
         check = BinaryPrimitives.ReadUInt16LittleEndian(reader.Bytes(2));
+        return mode;
     }
 
     private ushort Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side)
