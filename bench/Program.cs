@@ -28,6 +28,8 @@ internal static class Program
                 return MicroCommand.Run(args[1..]);
             case "codec":
                 return CodecBenchmark.Run(args[1..]);
+            case "codec-e2e":
+                return await CodecE2eBenchmark.RunAsync(args[1..]);
             default:
                 Console.Error.WriteLine("""
                     usage: dotnet run -c Release --project bench -- e2e [--events 1500000] [--partitions 128] [--repeat 3]
@@ -38,6 +40,7 @@ internal static class Program
                                  [--static-sizes 10000,20000] [--partitions 64] [--model src/Models/Artifacts/batcher] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
                            dotnet run -c Release --project bench -- codec [--events 100000] [--repeat 3] [--model src/Models/Artifacts/codec] [--out perf-data]
+                           dotnet run -c Release --project bench -- codec-e2e [--events 400000] [--repeat 3] [--partitions 64] [--batch-size 100000] [--out perf-data]
                     """);
                 return 2;
         }

@@ -13,10 +13,12 @@ namespace EventPipeline.Bench.E2e;
 /// latency is meaningless here (the events waited in Kafka before the clock started), so the run reports the
 /// time until all rows were visible.
 /// </summary>
-internal sealed class PipelineContender(int batchSize) : IContender
+internal sealed class PipelineContender(int batchSize, string? topic = null, string? name = null, IReadOnlyDictionary<string, string?>? extraSettings = null)
+    : IContender
 {
-    public string Name => $"pipeline_b{batchSize}";
-    public string Description => $"PipelineWorker, Batch:Size {batchSize}, defaults otherwise";
+    public string Name => name ?? $"pipeline_b{batchSize}";
+    public string Description => $"PipelineWorker on '{topic ?? E2eContext.Topic}', Batch:Size {batchSize}" +
+                                 (extraSettings is null ? ", defaults otherwise" : ", " + string.Join(", ", extraSettings.Select(s => $"{s.Key} {s.Value}")));
 
     public async Task<ContenderRun> RunAsync(E2eContext context, CancellationToken ct)
     {
@@ -25,7 +27,7 @@ internal sealed class PipelineContender(int batchSize) : IContender
         var values = new Dictionary<string, string?>
         {
             ["Kafka:BootstrapServers"] = context.Kafka.BootstrapServers,
-            ["Kafka:Topic"] = E2eContext.Topic,
+            ["Kafka:Topic"] = topic ?? E2eContext.Topic,
             ["Kafka:GroupId"] = E2eContext.Unique("bench_pipeline"),
             ["ClickHouse:Url"] = context.ClickHouse.HttpUrl.ToString(),
             ["ClickHouse:Database"] = E2eContext.Database,
@@ -35,6 +37,8 @@ internal sealed class PipelineContender(int batchSize) : IContender
             ["Batch:MaxSize"] = Math.Max(200_000, batchSize).ToString(CultureInfo.InvariantCulture),
             ["Metrics:Port"] = "0",
         };
+        foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
+            values[key] = value;
         var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         var worker = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), context.LoggerFactory, new LatencyRecorder());
         using var stop = new CancellationTokenSource();

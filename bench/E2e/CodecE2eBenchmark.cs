@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Confluent.Kafka;
+using EventPipeline.Bench.Codec;
+using EventPipeline.Host;
+using EventPipeline.Host.DevInfra;
+using EventPipeline.Models.Codec;
+using EventPipeline.Stages.Events;
+using Microsoft.Extensions.Logging;
+using ScottPlot;
+
+namespace EventPipeline.Bench.E2e;
+
+/// <summary>
+/// The pipeline with the learned codec on and off, in the same run: the same events once as JSON and once as
+/// envelopes (encoded as a producer pod would), each in its own topic; the worker reads each topic into a fresh
+/// table, interleaved, repeatedly. Reports events/s and the bytes the topic carried.
+/// </summary>
+internal static class CodecE2eBenchmark
+{
+    private const string RawTopic = "events_json";
+    private const string CodedTopic = "events_coded";
+
+    private sealed record TopicLoad(string Topic, long Messages, long ValueBytes, long Coded);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var events = 400_000L;
+        var repeat = 3;
+        var partitions = 64;
+        var batchSize = 100_000;
+        var output = "perf-data";
+        var model = Path.Combine(AppContext.BaseDirectory, "Artifacts", "codec");
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--events": events = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--repeat": repeat = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--partitions": partitions = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch-size": batchSize = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--model": model = args[++i]; break;
+                case "--out": output = args[++i]; break;
+                default:
+                    Console.Error.WriteLine($"unknown argument {args[i]}");
+                    return 2;
+            }
+        }
+
+        using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
+        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-clickhouse-{Guid.NewGuid():N}");
+        using var kafka = MockKafkaCluster.Start(brokers: 3);
+        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
+        var server = await LocalClickHouseServer.StartAsync(stateDir, new LocalClickHouseOptions(), CancellationToken.None);
+        try
+        {
+            var context = new E2eContext(new E2eOptions { Events = events, Partitions = partitions, Repeat = repeat }, kafka, server, loggerFactory);
+            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {E2eContext.Database}", CancellationToken.None);
+            var (raw, coded) = Load(kafka, model, events, partitions);
+            Console.WriteLine($"{RawTopic}: {raw.Messages:N0} messages, {raw.ValueBytes / (double)raw.Messages:F1} B/event; " +
+                              $"{CodedTopic}: {coded.ValueBytes / (double)coded.Messages:F1} B/event ({coded.Coded:N0} coded, {coded.Messages - coded.Coded:N0} sent as JSON)");
+
+            IContender[] contenders =
+            [
+                new PipelineContender(batchSize, RawTopic, "codec_off"),
+                new PipelineContender(batchSize, CodedTopic, "codec_on", new Dictionary<string, string?> { ["Codec:Models"] = Path.GetFullPath(model) }),
+            ];
+            var runs = contenders.ToDictionary(c => c.Name, _ => new List<double>());
+            for (var repetition = 1; repetition <= repeat; repetition++)
+            {
+                foreach (var contender in contenders)
+                {
+                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                    var run = await contender.RunAsync(context, CancellationToken.None);
+                    runs[contender.Name].Add(events / run.Seconds);
+                    Console.WriteLine($"[{repetition}/{repeat}] {contender.Name,-10} {events / run.Seconds,10:N0} ev/s ({run.Note})");
+                    await Task.Delay(1000);
+                }
+            }
+
+            var off = CodecBenchmark.Median([.. runs["codec_off"]]);
+            var on = CodecBenchmark.Median([.. runs["codec_on"]]);
+            var verdict = $"codec on: {on:N0} ev/s = {on / off:F2}x codec off ({off:N0}); bytes on the wire {coded.ValueBytes / (double)raw.ValueBytes:F2}x " +
+                          $"({coded.ValueBytes / (double)coded.Messages:F1} vs {raw.ValueBytes / (double)raw.Messages:F1} B/event)";
+            Console.WriteLine(verdict);
+            Directory.CreateDirectory(output);
+            var report = new
+            {
+                command = $"dotnet run -c Release --project bench -- codec-e2e --events {events} --repeat {repeat} --partitions {partitions} --batch-size {batchSize}",
+                machine = new { cores = Environment.ProcessorCount, clickhouse_version = (await context.Client.QueryAsync("SELECT version() FORMAT TabSeparated", CancellationToken.None)).Trim() },
+                note = "Both topics hold the same events (generator seed 1 after the model's 200,000 training events): JSON as generated, " +
+                       "and envelopes of the shipped model. events/s = until all rows are visible in ClickHouse, median of interleaved runs.",
+                model = CodecArtifact.ReadMetadata(model).Version,
+                verdict,
+                topics = new[] { raw, coded },
+                events_per_second = runs,
+                median_events_per_second = new Dictionary<string, double> { ["codec_off"] = off, ["codec_on"] = on },
+            };
+            var path = Path.Combine(output, "codec-e2e-latest.json");
+            await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
+            SaveChart(runs, raw, coded, Path.Combine(output, "codec-e2e-latest.png"));
+            Console.WriteLine($"Wrote {path} and codec-e2e-latest.png");
+            return 0;
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            Directory.Delete(stateDir, recursive: true);
+        }
+    }
+
+    /// <summary>Fills both topics with the same events, round-robin over the partitions, and checks the counts.</summary>
+    private static (TopicLoad Raw, TopicLoad Coded) Load(MockKafkaCluster kafka, string model, long events, int partitions)
+    {
+        kafka.CreateTopic(RawTopic, partitions);
+        kafka.CreateTopic(RawTopic + ".dlq", 4);
+        kafka.CreateTopic(CodedTopic, partitions);
+        kafka.CreateTopic(CodedTopic + ".dlq", 4);
+        var generator = new EventGenerator(new EventGeneratorOptions { Seed = 1 });
+        var decoder = new EventDecoder(new EventDecoderOptions());
+        for (var i = 0; i < CodecBenchmark.TrainingEvents; i++)
+            generator.Next(); // the model's training events
+
+        using var codec = EventCodec.Load(model);
+        using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
+        {
+            BootstrapServers = kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5,
+            BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
+        }).Build();
+        Error? failure = null;
+        long rawBytes = 0, codedBytes = 0, codedCount = 0, sent = 0;
+        var batch = new List<(byte[] Json, AnalyticsEvent Event)>(4096);
+        var envelopes = new byte[]?[4096];
+        var clock = Stopwatch.StartNew();
+        while (sent < events)
+        {
+            batch.Clear();
+            while (batch.Count < 4096 && sent + batch.Count < events)
+            {
+                var json = generator.Next().Payload;
+                batch.Add((json, decoder.Decode(json).Event!));
+            }
+            codec.Encode([.. batch.Select(b => b.Event)], envelopes.AsSpan(0, batch.Count));
+            for (var i = 0; i < batch.Count; i++, sent++)
+            {
+                var partition = new Partition((int)(sent % partitions));
+                var coded = envelopes[i] ?? EventGenerator.ToJson(batch[i].Event);
+                codedCount += envelopes[i] is null ? 0 : 1;
+                rawBytes += batch[i].Json.Length;
+                codedBytes += coded.Length;
+                Produce(producer, new TopicPartition(RawTopic, partition), batch[i].Json, ref failure);
+                Produce(producer, new TopicPartition(CodedTopic, partition), coded, ref failure);
+            }
+        }
+        while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
+        {
+        }
+        if (failure is not null)
+            throw new KafkaException(failure);
+        TopicLoader.VerifyComplete(kafka.BootstrapServers, RawTopic, partitions, events);
+        TopicLoader.VerifyComplete(kafka.BootstrapServers, CodedTopic, partitions, events);
+        Console.WriteLine($"Loaded both topics in {clock.Elapsed.TotalSeconds:F1} s; watermarks verified");
+        return (new TopicLoad(RawTopic, events, rawBytes, 0), new TopicLoad(CodedTopic, events, codedBytes, codedCount));
+    }
+
+    private static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, ref Error? failure)
+    {
+        Error? error = null;
+        while (true)
+        {
+            try
+            {
+                producer.Produce(target, new Message<Null, byte[]> { Value = value }, r => error ??= r.Error.IsError ? r.Error : null);
+                break;
+            }
+            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
+        failure ??= error;
+    }
+
+    private static void SaveChart(Dictionary<string, List<double>> runs, TopicLoad raw, TopicLoad coded, string path)
+    {
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        var speed = multiplot.GetPlot(0);
+        var bytes = multiplot.GetPlot(1);
+        string[] names = ["codec_off", "codec_on"];
+        speed.Add.Bars(names.Select((n, i) => new Bar { Position = i, Value = CodecBenchmark.Median([.. runs[n]]), Label = CodecBenchmark.Median([.. runs[n]]).ToString("N0", CultureInfo.InvariantCulture) }).ToList());
+        foreach (var (i, n) in names.Index())
+        {
+            foreach (var v in runs[n])
+                speed.Add.Marker(i, v).Color = Colors.Black;
+        }
+        bytes.Add.Bars(new[] { raw, coded }.Select((t, i) => new Bar { Position = i, Value = t.ValueBytes / (double)t.Messages, Label = (t.ValueBytes / (double)t.Messages).ToString("F1", CultureInfo.InvariantCulture) }).ToList());
+        foreach (var plot in new[] { speed, bytes })
+        {
+            plot.Axes.Bottom.SetTicks([0, 1], names);
+            plot.Axes.Margins(bottom: 0);
+        }
+        speed.YLabel("events/s to ClickHouse (median; dots = runs)");
+        bytes.YLabel("bytes per event in the topic");
+        speed.Title("Pipeline with the learned codec off (JSON topic) and on (envelope topic), same events");
+        multiplot.SavePng(path, 1000, 800);
+    }
+}
