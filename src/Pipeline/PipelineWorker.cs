@@ -11,8 +11,9 @@ using Microsoft.Extensions.Logging;
 namespace EventPipeline.Host;
 
 /// <summary>
-/// The composition root of one worker: Kafka source -> decode -> batch -> ClickHouse sink, with the dead-letter
-/// stage beside them and the offset commit stage behind the source. Runs until the stop token fires, then drains.
+/// The composition root of one worker: Kafka source -> (codec decode, when Codec:Models is set) -> decode -> batch ->
+/// ClickHouse sink, with the dead-letter stage beside them and the offset commit stage behind the source. Runs until
+/// the stop token fires, then drains.
 /// </summary>
 public sealed class PipelineWorker
 {
@@ -101,6 +102,7 @@ public sealed class PipelineWorker
                     string.IsNullOrWhiteSpace(_settings.Telemetry.Worker) ? Environment.MachineName : _settings.Telemetry.Worker),
                 client, _metrics, _loggerFactory.CreateLogger<TelemetryWriter>());
 
+        var codec = StartCodecStage(decode);
         decode.LinkTo(batch.Input, ledger is null ? deadLetter.Block : null);
         batch.Start(sink.Block, deadLetter.Block);
         sink.Start(deadLetter.Block, outcome =>
@@ -114,6 +116,8 @@ public sealed class PipelineWorker
 
         _metrics.Registry.AddBeforeCollectCallback(() =>
         {
+            if (codec is not null)
+                _metrics.StageQueueDepth.WithLabels(CodecDecodeStage.StageName).Set(codec.QueuedMessages);
             _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
             _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
             _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
@@ -124,7 +128,7 @@ public sealed class PipelineWorker
         // report unhealthy (the orchestrator restarts the pod) and let the uncommitted messages be read again.
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
         Exception? stageFault = null;
-        foreach (var completion in new[] { batch.Completion, sink.Block.Completion, deadLetter.Block.Completion })
+        foreach (var completion in new[] { codec?.Completion ?? Task.CompletedTask, batch.Completion, sink.Block.Completion, deadLetter.Block.Completion })
         {
             _ = completion.ContinueWith(task =>
             {
@@ -137,7 +141,7 @@ public sealed class PipelineWorker
 
         try
         {
-            await _source.RunAsync(decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stopOrFault.Token, abort).ConfigureAwait(false);
+            await _source.RunAsync(codec?.Input ?? decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stopOrFault.Token, abort).ConfigureAwait(false);
             if (stageFault is not null)
                 throw new InvalidOperationException($"A stage failed: {stageFault.Message}", stageFault);
             _logger.LogInformation("Stopped: consumed {Consumed}, inserted {Inserted}, dead-lettered {DeadLettered}, uncommitted {InFlight}",
@@ -149,6 +153,24 @@ public sealed class PipelineWorker
             _logger.LogCritical(ex, "The pipeline failed");
             throw;
         }
+    }
+
+    /// <summary>
+    /// With Codec:Models, loads the models (their metadata was checked at start; weights that cannot be loaded stop the
+    /// worker with exit code 2) and starts the codec stage in front of <paramref name="decode"/>.
+    /// </summary>
+    private CodecDecodeStage? StartCodecStage(DecodeStage decode)
+    {
+        var models = _settings.LoadCodecModels();
+        if (models is null)
+            return null;
+        _logger.LogInformation("Learned codec on: decoding envelopes of models {ModelIds} from {Directories}",
+            string.Join(", ", models.ModelIds.Order()), string.Join(", ", _settings.Codec.ModelDirectories));
+        var codec = new CodecDecodeStage(_settings.ToCodecDecodeOptions(), models, _metrics);
+        codec.Start(decode.Block);
+        // Freed when the stage's loop has ended, never under it: after a drain timeout the loop may still be decoding.
+        _ = codec.Completion.ContinueWith(_ => models.Dispose(), TaskScheduler.Default);
+        return codec;
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ public sealed record DecodeStageOptions
 /// <summary>
 /// Stage 2: JSON or Confluent-framed Protobuf bytes to a typed event. A message that cannot be decoded leaves
 /// with <see cref="PipelineMessage.Failure"/> set, bound for the dead-letter topic; it never faults the block.
+/// Messages the <see cref="CodecDecodeStage"/> already decoded or rejected are not decoded again.
 /// </summary>
 public sealed class DecodeStage
 {
@@ -77,20 +78,39 @@ public sealed class DecodeStage
 
     private PipelineMessage Decode(PipelineMessage message)
     {
+        // Rejected by the codec stage: its reason stands, and it is counted there.
+        if (message.Failure is not null)
+            return message;
         var started = Stopwatch.GetTimestamp();
-        var result = _decoder.Decode(message.Value);
-        if (result.IsSuccess)
+        if (message.Event is { } codecDecoded)
         {
-            message.Event = result.Event;
-            _decoded.Inc();
+            // The codec rebuilt the event but knows nothing of the table: its property columns are filled here.
+            if (_decoder.FillPropertyValues(codecDecoded) is { } error)
+            {
+                message.Event = null;
+                Reject(message, error);
+            }
+            else
+                _decoded.Inc();
         }
         else
         {
-            var error = result.Error!.Value;
-            message.Failure = new DeadLetterReason(StageName, KindLabels[(int)error.Kind], error.Reason);
-            _rejected.Inc();
+            var result = _decoder.Decode(message.Value);
+            if (result.IsSuccess)
+            {
+                message.Event = result.Event;
+                _decoded.Inc();
+            }
+            else
+                Reject(message, result.Error!.Value);
         }
         _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         return message;
+    }
+
+    private void Reject(PipelineMessage message, DecodeError error)
+    {
+        message.Failure = new DeadLetterReason(StageName, KindLabels[(int)error.Kind], error.Reason);
+        _rejected.Inc();
     }
 }

@@ -30,6 +30,9 @@ public sealed class PipelineMetrics
             new GaugeConfiguration { LabelNames = ["topic", "partition"] });
         BatchSize = factory.CreateHistogram("pipeline_batch_size", "Rows per flushed insert batch.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 20) });
+        CodecBatchSize = factory.CreateHistogram("pipeline_codec_batch_size",
+            "Messages per micro-batch of a codec stage (one forward pass each), by stage.",
+            new HistogramConfiguration { LabelNames = ["stage"], Buckets = Histogram.ExponentialBuckets(1, 2, 16) }); // 1 .. 32768
         BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.");
         InsertDuration = factory.CreateHistogram("pipeline_clickhouse_insert_duration_seconds",
             "Duration of one INSERT request, by result.",
@@ -77,6 +80,7 @@ public sealed class PipelineMetrics
     public Histogram StageDuration { get; }
     public Gauge ConsumerLag { get; }
     public Histogram BatchSize { get; }
+    public Histogram CodecBatchSize { get; }
     public Gauge BatchTargetSize { get; }
     public Histogram InsertDuration { get; }
     public Counter ClickHouseRows { get; }

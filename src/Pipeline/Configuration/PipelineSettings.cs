@@ -4,6 +4,8 @@ using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ExactlyOnce;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Models.Batching;
+using EventPipeline.Models.Codec;
+using EventPipeline.Stages.Codec;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -81,6 +83,24 @@ public sealed class DecodeSettings
     public int MaxMessageBytes { get; set; } = 1_048_576;
 }
 
+public sealed class CodecSettings
+{
+    /// <summary>
+    /// Learned-codec artifact directories, comma-separated (like Kafka:BootstrapServers): every model whose envelopes
+    /// this worker may meet, e.g. the old and the new one during a roll-out. Empty turns the codec stage off.
+    /// </summary>
+    public string Models { get; set; } = "";
+
+    /// <summary>Envelopes decoded in one forward pass, at most.</summary>
+    public int MaxBatchSize { get; set; } = 4096;
+
+    /// <summary>How long the first envelope of a batch waits for more.</summary>
+    public int MaxBatchDelayMs { get; set; } = 5;
+
+    public IReadOnlyList<string> ModelDirectories =>
+        Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
+
 public sealed class DeadLetterSettings
 {
     /// <summary>Defaults to "&lt;Kafka:Topic&gt;.dlq".</summary>
@@ -134,6 +154,7 @@ public sealed class PipelineSettings
     public ClickHouseSettings ClickHouse { get; set; } = new();
     public BatchSettings Batch { get; set; } = new();
     public DecodeSettings Decode { get; set; } = new();
+    public CodecSettings Codec { get; set; } = new();
     public DeadLetterSettings DeadLetter { get; set; } = new();
     public DeliverySettings Delivery { get; set; } = new();
     public TelemetrySettings Telemetry { get; set; } = new();
@@ -158,8 +179,11 @@ public sealed class PipelineSettings
             {
                 if (section.Key is "Logging")
                     continue;
+                // The binder's own complaint about an array here would not name the key.
+                if (section.Key == "Codec" && section.GetSection("Models").GetChildren().Any())
+                    throw new ConfigurationException("Codec:Models must be one comma-separated string of directories, not an array");
                 var property = typeof(PipelineSettings).GetProperty(section.Key)
-                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, DeadLetter, Delivery, Telemetry, Metrics, Pipeline, Logging)");
+                    ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, Codec, DeadLetter, Delivery, Telemetry, Metrics, Pipeline, Logging)");
                 section.Bind(property.GetValue(settings), options => options.ErrorOnUnknownConfiguration = true);
             }
         }
@@ -213,6 +237,9 @@ public sealed class PipelineSettings
         Positive(Batch.MaxLatencyMs, "Batch:MaxLatencyMs");
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
+        InRange(Codec.MaxBatchSize, 1, MicroBatchOptions.MaxBatchSizeLimit, "Codec:MaxBatchSize");
+        InRange(Codec.MaxBatchDelayMs, 0, (int)MicroBatchOptions.MaxBatchDelayLimit.TotalMilliseconds, "Codec:MaxBatchDelayMs");
+        ValidateCodecModels();
         InRange(Metrics.Port, 0, 65535, "Metrics:Port");
         if (Delivery.Guarantee is not ("AtLeastOnce" or "ExactlyOnce"))
             throw new ConfigurationException($"Delivery:Guarantee '{Delivery.Guarantee}' must be AtLeastOnce or ExactlyOnce");
@@ -226,6 +253,52 @@ public sealed class PipelineSettings
     }
 
     public bool ExactlyOnce => Delivery.Guarantee == "ExactlyOnce";
+
+    /// <summary>
+    /// Reads each model's metadata (cheap: no weights) so that a wrong directory stops the worker at start, before it
+    /// waits for ClickHouse; the weights are loaded by <see cref="LoadCodecModels"/>.
+    /// </summary>
+    private void ValidateCodecModels()
+    {
+        var directories = new Dictionary<int, string>();
+        foreach (var directory in Codec.ModelDirectories)
+        {
+            CodecMetadata metadata;
+            try
+            {
+                metadata = CodecArtifact.ReadMetadata(directory);
+            }
+            catch (CodecModelException ex)
+            {
+                throw new ConfigurationException($"Codec:Models: '{directory}' cannot be loaded: {ex.Message}", ex);
+            }
+            if (!directories.TryAdd(metadata.ModelId, directory))
+                throw new ConfigurationException($"Codec:Models: '{directory}' and '{directories[metadata.ModelId]}' both hold model id {metadata.ModelId}; keep one");
+        }
+    }
+
+    /// <summary>The codec models of Codec:Models, or null when none are configured (the codec stage is off).</summary>
+    public CodecRegistry? LoadCodecModels()
+    {
+        if (Codec.ModelDirectories.Count == 0)
+            return null;
+        try
+        {
+            return CodecRegistry.Load(Codec.ModelDirectories);
+        }
+        catch (CodecModelException ex)
+        {
+            throw new ConfigurationException($"Codec:Models cannot be loaded: {ex.Message}", ex);
+        }
+    }
+
+    public CodecDecodeStageOptions ToCodecDecodeOptions() => new()
+    {
+        BoundedCapacity = Pipeline.QueueCapacity,
+        MaxBatchSize = Codec.MaxBatchSize,
+        MaxBatchDelay = TimeSpan.FromMilliseconds(Codec.MaxBatchDelayMs),
+        MaxMessageBytes = Decode.MaxMessageBytes,
+    };
 
     public string LedgerTopic => string.IsNullOrWhiteSpace(Delivery.LedgerTopic) ? $"{Kafka.Topic}.batches" : Delivery.LedgerTopic;
 
@@ -319,7 +392,8 @@ public sealed class PipelineSettings
         $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
         $"clickhouse={new Uri(ClickHouse.Url).GetLeftPart(UriPartial.Path)} table={ClickHouse.Database}.{ClickHouse.Table} user={ClickHouse.Username} " +
         $"delivery={Delivery.Guarantee} batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={(ExactlyOnce ? "gzip" : ClickHouse.Compression)}" +
-        (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}");
+        (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}") +
+        (Codec.ModelDirectories.Count == 0 ? "" : $" codec={string.Join(",", Codec.ModelDirectories)}");
 
     private Dictionary<string, string> MergeProducerProperties()
     {

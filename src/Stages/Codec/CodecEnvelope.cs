@@ -14,6 +14,24 @@ public static class CodecEnvelope
     public const int FormatVersion = 1;
 
     public static bool IsEnvelope(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == Magic;
+
+    /// <summary>
+    /// The model id of an envelope (magic, version and mode byte, then the id as a LEB128 varint), for messages
+    /// about an envelope that is not decoded; false when the id is cut off or out of range.
+    /// </summary>
+    public static bool TryReadModelId(ReadOnlySpan<byte> payload, out int modelId)
+    {
+        modelId = 0;
+        if (!IsEnvelope(payload))
+            return false;
+        for (int i = 2, shift = 0; i < payload.Length && shift <= 14; i++, shift += 7)
+        {
+            modelId |= (payload[i] & 0x7F) << shift;
+            if ((payload[i] & 0x80) == 0)
+                return modelId <= ushort.MaxValue;
+        }
+        return false;
+    }
 }
 
 /// <summary>The outcome of decoding one envelope: the event, or a dead-letter kind and reason.</summary>

@@ -23,6 +23,9 @@ public enum DecodeErrorKind : byte
 
     /// <summary>A wire format or Protobuf message type this decoder does not accept.</summary>
     UnsupportedFormat,
+
+    /// <summary>A learned-codec envelope reached a worker that has no codec models (Codec:Models is empty).</summary>
+    CodecNotConfigured,
 }
 
 /// <param name="Kind">The class of failure, fit for a metric label.</param>

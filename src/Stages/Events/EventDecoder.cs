@@ -1,3 +1,5 @@
+using EventPipeline.Stages.Codec;
+
 namespace EventPipeline.Stages.Events;
 
 /// <summary>
@@ -36,6 +38,14 @@ public sealed class EventDecoder
             return DecodeResult.Failure(DecodeErrorKind.Malformed, "empty payload");
         }
 
+        if (CodecEnvelope.IsEnvelope(payload))
+        {
+            // Envelopes are decoded by the codec stage before this one; one that gets here found no codec to read it.
+            string model = CodecEnvelope.TryReadModelId(payload, out int modelId) ? modelId.ToString(System.Globalization.CultureInfo.InvariantCulture) : "unreadable id";
+            return DecodeResult.Failure(
+                DecodeErrorKind.CodecNotConfigured, $"a learned-codec envelope (model {model}) but no Codec:Models are configured");
+        }
+
         if (payload[0] != ConfluentProtobufFraming.MagicByte)
         {
             return JsonEventReader.Read(payload, _columns);
@@ -44,5 +54,22 @@ public sealed class EventDecoder
         return _acceptProtobuf
             ? ProtobufEventReader.Read(payload, _columns)
             : DecodeResult.Failure(DecodeErrorKind.UnsupportedFormat, "Confluent Protobuf framing is not accepted");
+    }
+
+    /// <summary>
+    /// Fills <see cref="AnalyticsEvent.PropertyValues"/> from <see cref="AnalyticsEvent.PropertiesJson"/> for an event
+    /// decoded elsewhere (the learned codec rebuilds events without knowing the table's property columns).
+    /// </summary>
+    /// <returns>Why the properties cannot be mapped to the columns, or null.</returns>
+    public DecodeError? FillPropertyValues(AnalyticsEvent evt)
+    {
+        ArgumentNullException.ThrowIfNull(evt);
+        if (_columns is null)
+        {
+            return null;
+        }
+
+        evt.PropertyValues = new FieldValue[_columns.Count];
+        return evt.PropertiesJson is null ? null : PropertiesReader.ReadText(evt.PropertiesJson, "properties", _columns, evt);
     }
 }

@@ -69,8 +69,10 @@ public sealed partial class EventGenerator
                 payload = new byte[_random.Next(8, 200)];
                 _random.NextBytes(payload);
 
-                // Neither 0x00 (Protobuf), JSON whitespace or '{', nor 0xEF (a UTF-8 byte order mark).
-                payload[0] = (byte)_random.Next(0x80, 0xEF);
+                // Neither 0x00 (Protobuf), JSON whitespace or '{', 0xEC (a learned-codec envelope) nor 0xEF (a UTF-8
+                // byte order mark): random bytes must read as malformed JSON.
+                int first = _random.Next(0x80, 0xEE);
+                payload[0] = (byte)(first >= Codec.CodecEnvelope.Magic ? first + 1 : first);
                 break;
             case MalformedKind.BadProtobuf:
                 // Field 1 claims 100 bytes that never come.

@@ -48,6 +48,47 @@ internal static class PropertiesReader
     }
 
     /// <summary>
+    /// Reads a properties object that arrives as text rather than inside a JSON event (Protobuf's properties_json,
+    /// an event the learned codec rebuilt): checks it is one object, fills <see cref="AnalyticsEvent.PropertyValues"/>
+    /// (already sized to <paramref name="columns"/>) and stores the compact text in <see cref="AnalyticsEvent.PropertiesJson"/>.
+    /// </summary>
+    public static DecodeError? ReadText(string text, string field, PropertyColumnSet? columns, AnalyticsEvent evt)
+    {
+        byte[] rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(text));
+        try
+        {
+            ReadOnlySpan<byte> json = rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented));
+            var reader = new Utf8JsonReader(json);
+            reader.Read();
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                return new DecodeError(DecodeErrorKind.WrongType, $"{field}: expected an object, got {JsonText.Describe(reader.TokenType)}");
+            }
+
+            if (Read(ref reader, json, field, columns, evt.PropertyValues, out ReadOnlySpan<byte> raw) is { } error)
+            {
+                return error;
+            }
+
+            if (json[(int)reader.BytesConsumed..].IndexOfAnyExcept(JsonText.Whitespace) >= 0)
+            {
+                return new DecodeError(DecodeErrorKind.Malformed, $"{field}: trailing data after the JSON object");
+            }
+
+            evt.PropertiesJson = ToCompactString(raw, raw.Length == json.Length ? text : null);
+            return null;
+        }
+        catch (JsonException ex)
+        {
+            return new DecodeError(DecodeErrorKind.Malformed, $"{field}: malformed JSON {JsonText.Malformed(rented, ex)}");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>
     /// The JSON text without insignificant whitespace; everything else is kept byte for byte.
     /// <paramref name="sameText"/>, the text of <paramref name="json"/> when the caller has it, is returned
     /// instead of a new string when nothing changes.

@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text;
-using System.Text.Json;
 using Google.Protobuf;
 using ProtoEvent = EventPipeline.Stages.Proto.AnalyticsEvent;
 using ProtoPlatform = EventPipeline.Stages.Proto.Platform;
@@ -111,49 +108,12 @@ internal static class ProtobufEventReader
             PropertyValues = columns is null ? null : new FieldValue[columns.Count],
         };
 
-        if (message.PropertiesJson.Length > 0 && ReadProperties(message.PropertiesJson, columns, evt) is { } error)
+        if (message.PropertiesJson.Length > 0 && PropertiesReader.ReadText(message.PropertiesJson, "properties_json", columns, evt) is { } error)
         {
             return error;
         }
 
         return DecodeResult.Success(evt);
-    }
-
-    private static DecodeError? ReadProperties(string text, PropertyColumnSet? columns, AnalyticsEvent evt)
-    {
-        const string Field = "properties_json";
-        byte[] rented = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetByteCount(text));
-        try
-        {
-            ReadOnlySpan<byte> json = rented.AsSpan(0, Encoding.UTF8.GetBytes(text, rented));
-            var reader = new Utf8JsonReader(json);
-            reader.Read();
-            if (reader.TokenType != JsonTokenType.StartObject)
-            {
-                return new DecodeError(DecodeErrorKind.WrongType, $"{Field}: expected an object, got {JsonText.Describe(reader.TokenType)}");
-            }
-
-            if (PropertiesReader.Read(ref reader, json, Field, columns, evt.PropertyValues, out ReadOnlySpan<byte> raw) is { } error)
-            {
-                return error;
-            }
-
-            if (json[(int)reader.BytesConsumed..].IndexOfAnyExcept(JsonText.Whitespace) >= 0)
-            {
-                return new DecodeError(DecodeErrorKind.Malformed, $"{Field}: trailing data after the JSON object");
-            }
-
-            evt.PropertiesJson = PropertiesReader.ToCompactString(raw, raw.Length == json.Length ? text : null);
-            return null;
-        }
-        catch (JsonException ex)
-        {
-            return new DecodeError(DecodeErrorKind.Malformed, $"{Field}: malformed JSON {JsonText.Malformed(rented, ex)}");
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
     }
 
     private static string? FirstMissing(ProtoEvent message) =>

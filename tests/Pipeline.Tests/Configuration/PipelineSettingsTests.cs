@@ -49,10 +49,42 @@ public sealed class PipelineSettingsTests
     [InlineData("Pipeline:QueueCapacity", "0", "Pipeline:QueueCapacity")]
     [InlineData("Batch:Sise", "10", "Sise")]
     [InlineData("Kafak:Topic", "x", "Kafak")]
+    [InlineData("Codec:MaxBatchSize", "0", "Codec:MaxBatchSize")]
+    [InlineData("Codec:MaxBatchDelayMs", "-1", "Codec:MaxBatchDelayMs")]
+    [InlineData("Codec:Model", "/x", "Model")]
     public void A_bad_value_fails_with_a_message_naming_its_key(string key, string? value, string expected)
     {
         var error = Assert.Throws<ConfigurationException>(() => Load((key, value)));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void A_codec_model_directory_that_cannot_be_loaded_fails_naming_the_key_and_the_directory()
+    {
+        var empty = Directory.CreateTempSubdirectory("codec-empty-");
+        try
+        {
+            foreach (var models in new[] { "/nonexistent/codec-7", $"{empty.FullName}" })
+            {
+                var error = Assert.Throws<ConfigurationException>(() => Load(("Codec:Models", models)));
+                Assert.Contains("Codec:Models", error.Message);
+                Assert.Contains(models, error.Message);
+            }
+        }
+        finally
+        {
+            empty.Delete();
+        }
+    }
+
+    [Fact]
+    public void Codec_models_are_a_comma_separated_list_and_the_codec_is_off_without_them()
+    {
+        Assert.Empty(Load().Codec.ModelDirectories);
+        Assert.Null(Load().LoadCodecModels());
+        Assert.DoesNotContain("codec=", Load().Describe());
+        var error = Assert.Throws<ConfigurationException>(() => Load(("Codec:Models:0", "/a"), ("Codec:Models:1", "/b")));
+        Assert.True(error.Message.Contains("Codec:Models"), error.Message);
     }
 
     [Fact]

@@ -181,6 +181,14 @@ public sealed class JsonEventDecodingTests
     public void Rejects_payloads_that_are_not_one_object(string json, DecodeErrorKind kind, string reason) =>
         AssertError(Decode(json), kind, reason);
 
+    [Theory]
+    [InlineData(new byte[] { 0xEC, 0x11, 0x07, 0x01, 0x02 }, "model 7")]
+    [InlineData(new byte[] { 0xEC, 0x11, 0xAC, 0x02, 0x01 }, "model 300")]
+    [InlineData(new byte[] { 0xEC, 0x11, 0xFF }, "model unreadable id")]
+    public void A_learned_codec_envelope_without_a_codec_is_rejected_with_its_own_kind(byte[] payload, string model) =>
+        AssertError(new EventDecoder(new EventDecoderOptions()).Decode(payload), DecodeErrorKind.CodecNotConfigured,
+            $"a learned-codec envelope ({model}) but no Codec:Models are configured");
+
     [Fact]
     public void Rejects_an_empty_payload() =>
         AssertError(new EventDecoder(new EventDecoderOptions()).Decode([]), DecodeErrorKind.Malformed, "empty payload");

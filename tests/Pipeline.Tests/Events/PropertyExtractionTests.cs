@@ -101,6 +101,42 @@ public sealed class PropertyExtractionTests
         AssertText("home", AssertOk(decoder.Decode(System.Text.Encoding.UTF8.GetBytes(Json()))).PropertyValues![0]);
     }
 
+    [Fact]
+    public void Fills_the_values_of_an_event_decoded_elsewhere_as_decoding_its_json_would()
+    {
+        var decoder = new EventDecoder(Options);
+        AnalyticsEvent fromJson = DecodeOk(Json(("properties", Properties)), Options);
+        var rebuilt = new AnalyticsEvent { PropertiesJson = fromJson.PropertiesJson };
+
+        Assert.Null(decoder.FillPropertyValues(rebuilt));
+
+        Assert.Equal(fromJson.PropertyValues!.Select(v => (v.Kind, v.ToString())), rebuilt.PropertyValues!.Select(v => (v.Kind, v.ToString())));
+        Assert.Equal(fromJson.PropertiesJson, rebuilt.PropertiesJson);
+    }
+
+    [Fact]
+    public void Filling_values_without_properties_gives_nulls_and_without_columns_does_nothing()
+    {
+        var withoutProperties = new AnalyticsEvent();
+        Assert.Null(new EventDecoder(Options).FillPropertyValues(withoutProperties));
+        Assert.All(withoutProperties.PropertyValues!, v => Assert.True(v.IsNull));
+
+        var withoutColumns = new AnalyticsEvent { PropertiesJson = """{"screen":"home"}""" };
+        Assert.Null(new EventDecoder(new EventDecoderOptions()).FillPropertyValues(withoutColumns));
+        Assert.Null(withoutColumns.PropertyValues);
+    }
+
+    [Theory]
+    [InlineData("[1,2]", DecodeErrorKind.WrongType, "properties: expected an object, got an array")]
+    [InlineData("""{"screen":"a","screen":"b"}""", DecodeErrorKind.Malformed, "properties: duplicate key 'screen'")]
+    [InlineData("""{"screen":"a"} {}""", DecodeErrorKind.Malformed, "properties: trailing data after the JSON object")]
+    public void Filling_values_reports_properties_that_do_not_fit(string properties, DecodeErrorKind kind, string reason)
+    {
+        var error = new EventDecoder(Options).FillPropertyValues(new AnalyticsEvent { PropertiesJson = properties });
+
+        Assert.Equal(new DecodeError(kind, reason), error);
+    }
+
     private static void AssertText(string text, FieldValue value)
     {
         Assert.Equal(FieldKind.String, value.Kind);

@@ -47,6 +47,20 @@ public sealed class InvalidConfigurationTests(KafkaFixture kafka, ClickHouseFixt
         Assert.Contains(table, result.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_codec_model_directory_that_cannot_be_loaded_exits_with_code_2_naming_Codec_Models()
+    {
+        var directory = $"/nonexistent/codec-{Guid.NewGuid():N}";
+
+        var result = await RunAsync(
+            $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Kafka:Topic=events", $"--ClickHouse:Url={clickHouse.Server.HttpUrl}",
+            $"--Codec:Models={directory}", "--Metrics:Port=0");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Codec:Models", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains(directory, result.Stderr, StringComparison.Ordinal);
+    }
+
     private static Task<ProcessResult> RunAsync(params string[] configurationArgs) =>
         ExternalProcess.RunAsync(PipelineProcess.DotnetHost, [PipelineProcess.PipelineDll, "run", .. configurationArgs], timeout: Timeout);
 }

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Threading.Tasks.Dataflow;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Stages.Codec;
+
+/// <summary>What both codec stages are configured with; each stage's record names its own configuration keys.</summary>
+public abstract record MicroBatchOptions
+{
+    public const int MaxBatchSizeLimit = 65_536;
+
+    public static readonly TimeSpan MaxBatchDelayLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>Messages waiting for the stage; a full stage refuses more, which pauses the producer before it.</summary>
+    public int BoundedCapacity { get; init; } = 8192;
+
+    /// <summary>Messages coded in one call (one forward pass of the model), at most.</summary>
+    public int MaxBatchSize { get; init; } = 4096;
+
+    /// <summary>How long the first message of a batch waits for more before the batch is coded anyway.</summary>
+    public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>The configuration keys (or command-line options) that set the three values, for validation messages.</summary>
+    protected abstract (string BoundedCapacity, string MaxBatchSize, string MaxBatchDelay) Keys { get; }
+
+    public virtual void Validate()
+    {
+        var keys = Keys;
+        if (BoundedCapacity < 1)
+            throw new ArgumentOutOfRangeException(keys.BoundedCapacity, BoundedCapacity, "must be at least 1");
+        if (MaxBatchSize is < 1 or > MaxBatchSizeLimit)
+            throw new ArgumentOutOfRangeException(keys.MaxBatchSize, MaxBatchSize, $"must be between 1 and {MaxBatchSizeLimit}");
+        if (MaxBatchDelay < TimeSpan.Zero || MaxBatchDelay > MaxBatchDelayLimit)
+            throw new ArgumentOutOfRangeException(keys.MaxBatchDelay, MaxBatchDelay, $"must be between 0 and {MaxBatchDelayLimit.TotalMilliseconds} ms");
+    }
+}
+
+/// <summary>
+/// What both codec stages share: a bounded input, micro-batches cut by size and by time, and one loop that hands
+/// every message on in the order it arrived (exactly-once forms offset ranges from that order). A model codes a
+/// batch in one forward pass at about the cost of one message, so batching is where the codec's throughput comes from;
+/// the delay bounds what a lone message pays for it.
+/// </summary>
+public abstract class MicroBatchStage<TOutput>
+{
+    private readonly BufferBlock<PipelineMessage> _input;
+    private readonly MicroBatchOptions _options;
+    private readonly Prometheus.Histogram.Child _batchSize;
+    private readonly Prometheus.Histogram.Child _duration;
+
+    protected MicroBatchStage(string stageName, MicroBatchOptions options, PipelineMetrics metrics)
+    {
+        options.Validate();
+        _options = options;
+        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
+        _batchSize = metrics.CodecBatchSize.WithLabels(stageName);
+        _duration = metrics.StageDuration.WithLabels(stageName);
+    }
+
+    /// <summary>Bounded: when full, Post returns false and SendAsync waits (the Kafka source pauses its partitions).</summary>
+    public ITargetBlock<PipelineMessage> Input => _input;
+
+    public int QueuedMessages => _input.Count;
+
+    /// <summary>Completes once the input completed and the last batch was handed on; faults with the stage.</summary>
+    public Task Completion { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Starts the loop; <paramref name="next"/> is completed (or faulted) after the last batch.</summary>
+    public void Start(ITargetBlock<TOutput> next) => Completion = Task.Run(() => RunAsync(next));
+
+    /// <summary>Codes one micro-batch: one output per message, in the order of <paramref name="batch"/>.</summary>
+    protected abstract IReadOnlyList<TOutput> Process(IReadOnlyList<PipelineMessage> batch);
+
+    private async Task RunAsync(ITargetBlock<TOutput> next)
+    {
+        var batch = new List<PipelineMessage>(Math.Min(_options.MaxBatchSize, 1024));
+        try
+        {
+            while (await _input.OutputAvailableAsync().ConfigureAwait(false))
+            {
+                await FillAsync(batch).ConfigureAwait(false);
+                var started = Stopwatch.GetTimestamp();
+                var outputs = Process(batch);
+                _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _batchSize.Observe(batch.Count);
+                foreach (var output in outputs)
+                {
+                    if (!await next.SendAsync(output).ConfigureAwait(false))
+                        throw new InvalidOperationException("The next stage stopped accepting messages");
+                }
+                batch.Clear();
+            }
+            await _input.Completion.ConfigureAwait(false); // rethrows an upstream fault
+            next.Complete();
+        }
+        catch (Exception ex)
+        {
+            next.Fault(ex);
+            throw;
+        }
+    }
+
+    /// <summary>Takes what is queued, then waits for more until the batch is full or the first message waited MaxBatchDelay.</summary>
+    private async Task FillAsync(List<PipelineMessage> batch)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxBatchDelay.TotalSeconds * Stopwatch.Frequency);
+        CancellationTokenSource? timeout = null;
+        try
+        {
+            while (batch.Count < _options.MaxBatchSize)
+            {
+                if (_input.TryReceive(out var message))
+                {
+                    batch.Add(message);
+                    continue;
+                }
+                var remaining = deadline - Stopwatch.GetTimestamp();
+                if (remaining <= 0)
+                    return;
+                timeout ??= new CancellationTokenSource(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency));
+                try
+                {
+                    if (!await _input.OutputAvailableAsync(timeout.Token).ConfigureAwait(false))
+                        return; // input completed: code what we have
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            timeout?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Stages;
+
+public sealed record CodecEncodeStageOptions : MicroBatchOptions
+{
+    protected override (string BoundedCapacity, string MaxBatchSize, string MaxBatchDelay) Keys =>
+        ("--queue-capacity", "--max-batch-size", "--max-batch-delay-ms");
+}
+
+/// <summary>A decoded event on its way to the topic: its envelope, or its canonical JSON when the model cannot code it.</summary>
+/// <param name="Source">The message the event came from (its offset is released once this one is acknowledged).</param>
+public sealed record EncodedMessage(PipelineMessage Source, byte[] Payload, bool Coded);
+
+/// <summary>
+/// The producer side of the learned codec: encodes the decoded events of each micro-batch with one
+/// <see cref="IEnvelopeEncoder.Encode"/> call (one forward pass) and hands them on in order. An event the model
+/// cannot code exactly goes out as its canonical JSON (<see cref="EventGenerator.ToJson"/>), which every consumer
+/// reads, with or without the codec.
+/// </summary>
+public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
+{
+    public const string StageName = "codec_encode";
+
+    private readonly IEnvelopeEncoder _encoder;
+    private readonly List<AnalyticsEvent> _events = [];
+    private byte[]?[] _envelopes = new byte[]?[256];
+    private readonly Prometheus.Counter.Child _coded;
+    private readonly Prometheus.Counter.Child _uncoded;
+
+    /// <param name="encoder">Not thread-safe: owned by this stage, whose single loop is its only caller.</param>
+    public CodecEncodeStage(CodecEncodeStageOptions options, IEnvelopeEncoder encoder, PipelineMetrics metrics)
+        : base(StageName, options, metrics)
+    {
+        _encoder = encoder;
+        _coded = metrics.StageMessages.WithLabels(StageName, "coded");
+        _uncoded = metrics.StageMessages.WithLabels(StageName, "uncoded");
+    }
+
+    /// <remarks>Every message must carry its decoded event: route decode failures elsewhere first.</remarks>
+    protected override IReadOnlyList<EncodedMessage> Process(IReadOnlyList<PipelineMessage> batch)
+    {
+        foreach (var message in batch)
+            _events.Add(message.Event ?? throw new ArgumentException($"{message.Coordinates} reached the encode stage without a decoded event"));
+        if (_envelopes.Length < batch.Count)
+            Array.Resize(ref _envelopes, Math.Max(batch.Count, _envelopes.Length * 2));
+        var envelopes = _envelopes.AsSpan(0, batch.Count);
+        _encoder.Encode(_events, envelopes);
+
+        var output = new EncodedMessage[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (envelopes[i] is { } envelope)
+            {
+                output[i] = new EncodedMessage(batch[i], envelope, Coded: true);
+                _coded.Inc();
+            }
+            else
+            {
+                output[i] = new EncodedMessage(batch[i], EventGenerator.ToJson(_events[i]), Coded: false);
+                _uncoded.Inc();
+            }
+        }
+        envelopes.Clear();
+        _events.Clear();
+        return output;
+    }
+}
