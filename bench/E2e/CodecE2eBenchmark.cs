@@ -13,14 +13,15 @@ using ScottPlot;
 namespace EventPipeline.Bench.E2e;
 
 /// <summary>
-/// The pipeline with the learned codec on and off, in the same run: the same events once as JSON and once as
-/// envelopes (encoded as a producer pod would), each in its own topic; the worker reads each topic into a fresh
+/// The pipeline with the learned codec on and off, in the same run: the same events as JSON, as autoencoder envelopes
+/// and as featurizer-only envelopes (encoded as a producer pod would), each in its own topic; the worker reads each topic into a fresh
 /// table, interleaved, repeatedly. Reports events/s and the bytes the topic carried.
 /// </summary>
 internal static class CodecE2eBenchmark
 {
     private const string RawTopic = "events_json";
     private const string CodedTopic = "events_coded";
+    private const string FeaturizedTopic = "events_featurized";
 
     private sealed record TopicLoad(string Topic, long Messages, long ValueBytes, long Coded);
 
@@ -57,14 +58,15 @@ internal static class CodecE2eBenchmark
         {
             var context = new E2eContext(new E2eOptions { Events = events, Partitions = partitions, Repeat = repeat }, kafka, server, loggerFactory);
             await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {E2eContext.Database}", CancellationToken.None);
-            var (raw, coded) = Load(kafka, model, events, partitions);
-            Console.WriteLine($"{RawTopic}: {raw.Messages:N0} messages, {raw.ValueBytes / (double)raw.Messages:F1} B/event; " +
-                              $"{CodedTopic}: {coded.ValueBytes / (double)coded.Messages:F1} B/event ({coded.Coded:N0} coded, {coded.Messages - coded.Coded:N0} sent as JSON)");
+            var (raw, coded, featurized) = Load(kafka, model, events, partitions);
+            foreach (var load in new[] { raw, coded, featurized })
+                Console.WriteLine($"{load.Topic}: {load.Messages:N0} messages, {load.ValueBytes / (double)load.Messages:F1} B/event ({load.Coded:N0} coded)");
 
             IContender[] contenders =
             [
                 new PipelineContender(batchSize, RawTopic, "codec_off"),
                 new PipelineContender(batchSize, CodedTopic, "codec_on", new Dictionary<string, string?> { ["Codec:Models"] = Path.GetFullPath(model) }),
+                new PipelineContender(batchSize, FeaturizedTopic, "codec_featurizer_only", new Dictionary<string, string?> { ["Codec:Models"] = Path.GetFullPath(model) }),
             ];
             var runs = contenders.ToDictionary(c => c.Name, _ => new List<double>());
             for (var repetition = 1; repetition <= repeat; repetition++)
@@ -81,8 +83,10 @@ internal static class CodecE2eBenchmark
 
             var off = CodecBenchmark.Median([.. runs["codec_off"]]);
             var on = CodecBenchmark.Median([.. runs["codec_on"]]);
-            var verdict = $"codec on: {on:N0} ev/s = {on / off:F2}x codec off ({off:N0}); bytes on the wire {coded.ValueBytes / (double)raw.ValueBytes:F2}x " +
-                          $"({coded.ValueBytes / (double)coded.Messages:F1} vs {raw.ValueBytes / (double)raw.Messages:F1} B/event)";
+            var featurizerOnly = CodecBenchmark.Median([.. runs["codec_featurizer_only"]]);
+            var verdict = $"codec on: {on:N0} ev/s = {on / off:F2}x codec off ({off:N0}), bytes on the wire {coded.ValueBytes / (double)raw.ValueBytes:F2}x " +
+                          $"({coded.ValueBytes / (double)coded.Messages:F1} vs {raw.ValueBytes / (double)raw.Messages:F1} B/event); featurizer-only envelopes: " +
+                          $"{featurizerOnly:N0} ev/s = {featurizerOnly / off:F2}x, {featurized.ValueBytes / (double)featurized.Messages:F1} B/event";
             Console.WriteLine(verdict);
             Directory.CreateDirectory(output);
             var report = new
@@ -93,13 +97,13 @@ internal static class CodecE2eBenchmark
                        "and envelopes of the shipped model. events/s = until all rows are visible in ClickHouse, median of interleaved runs.",
                 model = CodecArtifact.ReadMetadata(model).Version,
                 verdict,
-                topics = new[] { raw, coded },
+                topics = new[] { raw, coded, featurized },
                 events_per_second = runs,
-                median_events_per_second = new Dictionary<string, double> { ["codec_off"] = off, ["codec_on"] = on },
+                median_events_per_second = new Dictionary<string, double> { ["codec_off"] = off, ["codec_on"] = on, ["codec_featurizer_only"] = featurizerOnly },
             };
             var path = Path.Combine(output, "codec-e2e-latest.json");
             await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
-            SaveChart(runs, raw, coded, Path.Combine(output, "codec-e2e-latest.png"));
+            SaveChart(runs, [raw, coded, featurized], Path.Combine(output, "codec-e2e-latest.png"));
             Console.WriteLine($"Wrote {path} and codec-e2e-latest.png");
             return 0;
         }
@@ -110,28 +114,32 @@ internal static class CodecE2eBenchmark
         }
     }
 
-    /// <summary>Fills both topics with the same events, round-robin over the partitions, and checks the counts.</summary>
-    private static (TopicLoad Raw, TopicLoad Coded) Load(MockKafkaCluster kafka, string model, long events, int partitions)
+    /// <summary>Fills the three topics with the same events, round-robin over the partitions, and checks the counts.</summary>
+    private static (TopicLoad Raw, TopicLoad Coded, TopicLoad Featurized) Load(MockKafkaCluster kafka, string model, long events, int partitions)
     {
         kafka.CreateTopic(RawTopic, partitions);
         kafka.CreateTopic(RawTopic + ".dlq", 4);
         kafka.CreateTopic(CodedTopic, partitions);
         kafka.CreateTopic(CodedTopic + ".dlq", 4);
+        kafka.CreateTopic(FeaturizedTopic, partitions);
+        kafka.CreateTopic(FeaturizedTopic + ".dlq", 4);
         var generator = new EventGenerator(new EventGeneratorOptions { Seed = 1 });
         var decoder = new EventDecoder(new EventDecoderOptions());
         for (var i = 0; i < CodecBenchmark.TrainingEvents; i++)
             generator.Next(); // the model's training events
 
         using var codec = EventCodec.Load(model);
+        using var featurizer = EventCodec.Load(model, featurizerOnly: true);
         using var producer = new ProducerBuilder<Null, byte[]>(new ProducerConfig
         {
             BootstrapServers = kafka.BootstrapServers, Acks = Acks.All, EnableIdempotence = true, LingerMs = 5,
             BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
         }).Build();
         Error? failure = null;
-        long rawBytes = 0, codedBytes = 0, codedCount = 0, sent = 0;
+        long rawBytes = 0, codedBytes = 0, codedCount = 0, featurizedBytes = 0, featurizedCount = 0, sent = 0;
         var batch = new List<(byte[] Json, AnalyticsEvent Event)>(4096);
         var envelopes = new byte[]?[4096];
+        var featurizedEnvelopes = new byte[]?[4096];
         var clock = Stopwatch.StartNew();
         while (sent < events)
         {
@@ -141,7 +149,9 @@ internal static class CodecE2eBenchmark
                 var json = generator.Next().Payload;
                 batch.Add((json, decoder.Decode(json).Event!));
             }
-            codec.Encode([.. batch.Select(b => b.Event)], envelopes.AsSpan(0, batch.Count));
+            var batchEvents = batch.Select(b => b.Event).ToList();
+            codec.Encode(batchEvents, envelopes.AsSpan(0, batch.Count));
+            featurizer.Encode(batchEvents, featurizedEnvelopes.AsSpan(0, batch.Count));
             for (var i = 0; i < batch.Count; i++, sent++)
             {
                 var partition = new Partition((int)(sent % partitions));
@@ -151,6 +161,10 @@ internal static class CodecE2eBenchmark
                 codedBytes += coded.Length;
                 Produce(producer, new TopicPartition(RawTopic, partition), batch[i].Json, ref failure);
                 Produce(producer, new TopicPartition(CodedTopic, partition), coded, ref failure);
+                var featurized = featurizedEnvelopes[i] ?? EventGenerator.ToJson(batch[i].Event);
+                featurizedCount += featurizedEnvelopes[i] is null ? 0 : 1;
+                featurizedBytes += featurized.Length;
+                Produce(producer, new TopicPartition(FeaturizedTopic, partition), featurized, ref failure);
             }
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
@@ -160,8 +174,10 @@ internal static class CodecE2eBenchmark
             throw new KafkaException(failure);
         TopicLoader.VerifyComplete(kafka.BootstrapServers, RawTopic, partitions, events);
         TopicLoader.VerifyComplete(kafka.BootstrapServers, CodedTopic, partitions, events);
+        TopicLoader.VerifyComplete(kafka.BootstrapServers, FeaturizedTopic, partitions, events);
         Console.WriteLine($"Loaded both topics in {clock.Elapsed.TotalSeconds:F1} s; watermarks verified");
-        return (new TopicLoad(RawTopic, events, rawBytes, 0), new TopicLoad(CodedTopic, events, codedBytes, codedCount));
+        return (new TopicLoad(RawTopic, events, rawBytes, 0), new TopicLoad(CodedTopic, events, codedBytes, codedCount),
+            new TopicLoad(FeaturizedTopic, events, featurizedBytes, featurizedCount));
     }
 
     private static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, ref Error? failure)
@@ -182,28 +198,28 @@ internal static class CodecE2eBenchmark
         failure ??= error;
     }
 
-    private static void SaveChart(Dictionary<string, List<double>> runs, TopicLoad raw, TopicLoad coded, string path)
+    private static void SaveChart(Dictionary<string, List<double>> runs, TopicLoad[] topics, string path)
     {
         var multiplot = new Multiplot();
         multiplot.AddPlots(2);
         var speed = multiplot.GetPlot(0);
         var bytes = multiplot.GetPlot(1);
-        string[] names = ["codec_off", "codec_on"];
+        string[] names = ["codec_off", "codec_on", "codec_featurizer_only"];
         speed.Add.Bars(names.Select((n, i) => new Bar { Position = i, Value = CodecBenchmark.Median([.. runs[n]]), Label = CodecBenchmark.Median([.. runs[n]]).ToString("N0", CultureInfo.InvariantCulture) }).ToList());
         foreach (var (i, n) in names.Index())
         {
             foreach (var v in runs[n])
                 speed.Add.Marker(i, v).Color = Colors.Black;
         }
-        bytes.Add.Bars(new[] { raw, coded }.Select((t, i) => new Bar { Position = i, Value = t.ValueBytes / (double)t.Messages, Label = (t.ValueBytes / (double)t.Messages).ToString("F1", CultureInfo.InvariantCulture) }).ToList());
+        bytes.Add.Bars(topics.Select((t, i) => new Bar { Position = i, Value = t.ValueBytes / (double)t.Messages, Label = (t.ValueBytes / (double)t.Messages).ToString("F1", CultureInfo.InvariantCulture) }).ToList());
         foreach (var plot in new[] { speed, bytes })
         {
-            plot.Axes.Bottom.SetTicks([0, 1], names);
+            plot.Axes.Bottom.SetTicks([0, 1, 2], names);
             plot.Axes.Margins(bottom: 0);
         }
         speed.YLabel("events/s to ClickHouse (median; dots = runs)");
         bytes.YLabel("bytes per event in the topic");
-        speed.Title("Pipeline with the learned codec off (JSON topic) and on (envelope topic), same events");
+        speed.Title("Pipeline with the learned codec off (JSON), on (autoencoder envelopes) and featurizer-only envelopes, same events");
         multiplot.SavePng(path, 1000, 800);
     }
 }

@@ -13,6 +13,16 @@ public static class TorchRuntime
 
     public static torch.Device Device => LazyDevice.Value;
 
+    /// <summary>
+    /// Caps libtorch's intra-op threads. In a worker the network shares two cores with Kafka, the other stages and often
+    /// ClickHouse: libtorch's OpenMP pool (one thread per core, spinning between parallel regions) takes CPU they need.
+    /// </summary>
+    public static void LimitThreads(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        torch.set_num_threads(threads);
+    }
+
     /// <summary>Sums torch.ones(2): 2 when libtorch loads and computes.</summary>
     public static float SelfCheck()
     {

@@ -97,6 +97,9 @@ public sealed class CodecSettings
     /// <summary>How long the first envelope of a batch waits for more.</summary>
     public int MaxBatchDelayMs { get; set; } = 5;
 
+    /// <summary>libtorch threads for the codec's forward passes (0 = libtorch's default, one per core).</summary>
+    public int TorchThreads { get; set; } = 1;
+
     public IReadOnlyList<string> ModelDirectories =>
         Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
@@ -237,6 +240,7 @@ public sealed class PipelineSettings
         Positive(Batch.MaxLatencyMs, "Batch:MaxLatencyMs");
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
+        InRange(Codec.TorchThreads, 0, 256, "Codec:TorchThreads");
         InRange(Codec.MaxBatchSize, 1, MicroBatchOptions.MaxBatchSizeLimit, "Codec:MaxBatchSize");
         InRange(Codec.MaxBatchDelayMs, 0, (int)MicroBatchOptions.MaxBatchDelayLimit.TotalMilliseconds, "Codec:MaxBatchDelayMs");
         ValidateCodecModels();
@@ -282,6 +286,8 @@ public sealed class PipelineSettings
     {
         if (Codec.ModelDirectories.Count == 0)
             return null;
+        if (Codec.TorchThreads > 0)
+            Models.TorchRuntime.LimitThreads(Codec.TorchThreads);
         try
         {
             return CodecRegistry.Load(Codec.ModelDirectories);
