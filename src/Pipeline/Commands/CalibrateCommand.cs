@@ -17,7 +17,7 @@ internal static class CalibrateCommand
 
     public static Command Create()
     {
-        var url = new Option<Uri?>("--clickhouse-url") { Description = "ClickHouse HTTP URL; without one a local server is started." };
+        var url = UrlOption.Create("--clickhouse-url", "ClickHouse HTTP URL; without one a local server is started.");
         var user = new Option<string?>("--user") { Description = "ClickHouse user (needs CREATE/DROP TABLE)." };
         var password = new Option<string?>("--password") { Description = "ClickHouse password." };
         var repetitions = new Option<int>("--repetitions") { Description = "Inserts per size and concurrency level.", DefaultValueFactory = _ => 3 };
