@@ -40,6 +40,9 @@ public sealed record InsertCostModel
     /// <summary>A plausible guess (about 300k rows/s in 100k batches on 2 cores), for tests and --uncalibrated.</summary>
     public static InsertCostModel Uncalibrated { get; } = new() { A = 0.02, B = 2.0e-6, C = 5.0e-9, D = 1.0e-6, BytesPerRow = 200 };
 
+    /// <summary>The fitted law in one line, for the console.</summary>
+    public string Law => $"insert_seconds = {A:G4} + {B:G4}*rows + {C:G4}*bytes + {D:G4}*(concurrency-1)*rows; R2 {R2:F4}";
+
     public double Predict(int rows, long bytes, int concurrency = 1) =>
         Math.Max(0.001, A + B * rows + C * bytes + D * Math.Max(0, concurrency - 1) * rows);
 

@@ -40,8 +40,7 @@ internal static class CalibrateCommand
                 using var client = new ClickHouseHttpClient(baseUrl, "default", parse.GetValue(user), parse.GetValue(password), TimeSpan.FromMinutes(2));
                 var model = await MeasureAsync(client, parse.GetValue(repetitions), ct).ConfigureAwait(false);
                 model.Save(parse.GetValue(output)!.FullName);
-                Console.WriteLine($"insert_seconds = {model.A:G4} + {model.B:G4}*rows + {model.C:G4}*bytes + {model.D:G4}*(concurrency-1)*rows; " +
-                                  $"R2 {model.R2:F4}; {model.Points.Count} points; server {model.ServerVersion} -> {parse.GetValue(output)!.FullName}");
+                Console.WriteLine($"{model.Law}; {model.Points.Count} points; server {model.ServerVersion} -> {parse.GetValue(output)!.FullName}");
                 return 0;
             }
             finally
