@@ -19,13 +19,13 @@ public sealed class ModelPerformanceTests(ClickHouseFixture clickHouse)
     public async Task Training_writes_one_row_per_evaluated_profile_and_policy_and_one_for_the_cost_model_fit()
     {
         var table = await DeployedTables.CreateAsync(clickHouse.Server, "ml_model_performance.sql", ModelPerformanceTable.DefaultName);
-        var output = TrainBatcherCommand.TempDirectory();
+        using var output = new TemporaryDirectory("train-batcher-test-");
 
         var (exitCode, _, error) = await TrainBatcherCommand.RunAsync("--calibration", TrainBatcherCommand.ShippedCalibration, "--episodes", $"{Episodes}",
-            "--seed", "3", "--out", output, "--clickhouse-url", clickHouse.Server.HttpUrl.ToString(), "--clickhouse-table", table);
+            "--seed", "3", "--out", output.Path, "--clickhouse-url", clickHouse.Server.HttpUrl.ToString(), "--clickhouse-table", table);
 
         Assert.True(exitCode == 0, error);
-        var metadata = BatcherArtifact.ReadMetadata(output);
+        var metadata = BatcherArtifact.ReadMetadata(output.Path);
         var rows = await ReadRowsAsync(table);
         var simulated = rows.Where(r => r.ModelName == ModelPerformanceReport.BatcherModel).ToList();
         Assert.Equal(metadata.Evaluation.Count, simulated.Count);
@@ -67,15 +67,15 @@ public sealed class ModelPerformanceTests(ClickHouseFixture clickHouse)
     [Fact]
     public async Task A_missing_table_is_refused_before_training_naming_the_ddl_that_creates_it()
     {
-        var output = TrainBatcherCommand.TempDirectory();
+        using var output = new TemporaryDirectory("train-batcher-test-");
 
         var (exitCode, _, error) = await TrainBatcherCommand.RunAsync("--calibration", TrainBatcherCommand.ShippedCalibration, "--episodes", "1",
-            "--out", output, "--clickhouse-url", clickHouse.Server.HttpUrl.ToString(), "--clickhouse-table", "no_such_table");
+            "--out", output.Path, "--clickhouse-url", clickHouse.Server.HttpUrl.ToString(), "--clickhouse-table", "no_such_table");
 
         Assert.Equal(2, exitCode);
         Assert.Contains("default.no_such_table does not exist", error, StringComparison.Ordinal);
         Assert.Contains(ModelPerformanceTable.DdlFile, error, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(output, BatcherArtifact.MetadataFile)));
+        Assert.False(File.Exists(Path.Combine(output.Path, BatcherArtifact.MetadataFile)));
     }
 
     /// <summary>18.16 prints Float64 with 17 significant digits, not the shortest text that reads back exactly.</summary>

@@ -35,14 +35,14 @@ public sealed class TelemetryRefitTests(ClickHouseFixture clickHouse)
         var stale = BatchSizes.Select(size => new TelemetryRow(now.AddDays(-30), size, size * 180L, 10 * (FixedSeconds + SecondsPerRow * size), true));
         var telemetry = await CreateTelemetryAsync([.. lawful, .. failed, .. stale]);
         var performance = await DeployedTables.CreateAsync(clickHouse.Server, "ml_model_performance.sql", ModelPerformanceTable.DefaultName);
-        var output = TrainBatcherCommand.TempDirectory();
+        using var output = new TemporaryDirectory("train-batcher-test-");
 
         var (exitCode, stdout, error) = await TrainBatcherCommand.RunAsync("--from-telemetry", "--clickhouse-url", clickHouse.Server.HttpUrl.ToString(),
-            "--telemetry-table", telemetry, "--since", "7d", "--clickhouse-table", performance, "--episodes", "1", "--out", output);
+            "--telemetry-table", telemetry, "--since", "7d", "--clickhouse-table", performance, "--episodes", "1", "--out", output.Path);
 
         Assert.True(exitCode == 0, error);
         Assert.Contains("refitted from telemetry", stdout, StringComparison.Ordinal);
-        var fitted = InsertCostModel.Load(Path.Combine(output, "insert-cost-model.json"));
+        var fitted = InsertCostModel.Load(Path.Combine(output.Path, "insert-cost-model.json"));
         Assert.Equal(FixedSeconds, fitted.A, 0.002);
         Assert.Equal(SecondsPerRow, fitted.B, 0.03 * SecondsPerRow);
         Assert.Equal(0, fitted.C); // bytes per row hardly varies: the bytes term is left out
@@ -51,7 +51,7 @@ public sealed class TelemetryRefitTests(ClickHouseFixture clickHouse)
         Assert.Equal(lawful.Count, fitted.Points.Count);
         Assert.Equal(180, fitted.BytesPerRow, 2.0);
 
-        var metadata = BatcherArtifact.ReadMetadata(output);
+        var metadata = BatcherArtifact.ReadMetadata(output.Path);
         Assert.Equal(fitted.A, metadata.Calibration!.A); // the agent was trained with the refitted law
         Assert.Equal(fitted.B, metadata.Calibration.B);
         Assert.Contains(telemetry, metadata.CalibrationSource, StringComparison.Ordinal);
@@ -65,15 +65,15 @@ public sealed class TelemetryRefitTests(ClickHouseFixture clickHouse)
     {
         var now = DateTime.UtcNow;
         var telemetry = await CreateTelemetryAsync([.. BatchSizes.Take(5).Select(size => new TelemetryRow(now, size, size * 180L, 0.05, true))]);
-        var output = TrainBatcherCommand.TempDirectory();
+        using var output = new TemporaryDirectory("train-batcher-test-");
 
-        var (exitCode, _, error) = await RefitAsync(telemetry, output);
+        var (exitCode, _, error) = await RefitAsync(telemetry, output.Path);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("too few telemetry rows to refit the insert cost model: 5 successful insert(s)", error, StringComparison.Ordinal);
         Assert.Contains($"need at least {TelemetryCostFit.MinimumInserts}", error, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(output, BatcherArtifact.MetadataFile)));
-        Assert.False(File.Exists(Path.Combine(output, "insert-cost-model.json")));
+        Assert.False(File.Exists(Path.Combine(output.Path, BatcherArtifact.MetadataFile)));
+        Assert.False(File.Exists(Path.Combine(output.Path, "insert-cost-model.json")));
     }
 
     [Fact]
@@ -81,15 +81,15 @@ public sealed class TelemetryRefitTests(ClickHouseFixture clickHouse)
     {
         var now = DateTime.UtcNow;
         var telemetry = await CreateTelemetryAsync([.. Enumerable.Range(0, 100).Select(i => new TelemetryRow(now, 5_000 + i % 3, 900_000, 0.02 + i * 1e-5, true))]);
-        var output = TrainBatcherCommand.TempDirectory();
+        using var output = new TemporaryDirectory("train-batcher-test-");
 
-        var (exitCode, _, error) = await RefitAsync(telemetry, output);
+        var (exitCode, _, error) = await RefitAsync(telemetry, output.Path);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("do not span enough batch sizes", error, StringComparison.Ordinal);
         Assert.Contains("100 successful inserts", error, StringComparison.Ordinal);
         Assert.Contains("with 1 different batch size(s) from 5,000 to 5,002 rows", error, StringComparison.Ordinal);
-        Assert.False(File.Exists(Path.Combine(output, BatcherArtifact.MetadataFile)));
+        Assert.False(File.Exists(Path.Combine(output.Path, BatcherArtifact.MetadataFile)));
     }
 
     [Fact]

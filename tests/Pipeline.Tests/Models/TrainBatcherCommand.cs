@@ -17,6 +17,4 @@ internal static class TrainBatcherCommand
 
     /// <summary>The insert cost model shipped beside the batcher (45 real calibration inserts on 18.16).</summary>
     public static string ShippedCalibration => Path.Combine(AppContext.BaseDirectory, "Artifacts", "batcher", "insert-cost-model.json");
-
-    public static string TempDirectory() => Directory.CreateTempSubdirectory("train-batcher-test-").FullName;
 }
