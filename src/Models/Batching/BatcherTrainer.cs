@@ -29,6 +29,9 @@ public sealed class BatcherTrainer(InsertCostModel cost, TrainerOptions options)
     /// <summary>Rows/s of one insert stream with 100k-row batches: the scale load profiles are drawn on.</summary>
     public double Capacity { get; } = 100_000 / cost.Predict(100_000, (long)(100_000 * cost.BytesPerRow));
 
+    /// <summary>Transitions (decision, reward, next state) the agent was given by <see cref="Train"/>: its training samples.</summary>
+    public long TrainingTransitions { get; private set; }
+
     public (DqnAgent Agent, IReadOnlyList<EpisodeRecord> Curve, double Seconds) Train(Action<EpisodeRecord>? progress = null)
     {
         var watch = Stopwatch.StartNew();
@@ -55,6 +58,7 @@ public sealed class BatcherTrainer(InsertCostModel cost, TrainerOptions options)
                 var next = policy.Observation.Features(sim.DayFraction, action, options.Reward.SloSeconds);
                 var done = sim.Now >= options.EpisodeSeconds - 1e-9;
                 agent.Remember(state, action, (float)reward, next, done);
+                TrainingTransitions++;
                 for (var k = 0; k < options.LearnStepsPerDecision; k++)
                 {
                     var loss = agent.Learn();

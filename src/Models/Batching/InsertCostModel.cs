@@ -6,6 +6,13 @@ namespace EventPipeline.Models.Batching;
 /// <summary>One measured insert: how many rows and bytes, how many inserts ran at once, how long it took.</summary>
 public sealed record InsertMeasurement(int Rows, long Bytes, int Concurrency, double Seconds);
 
+/// <summary>Prediction errors of an insert cost model on measured inserts, in seconds of insert time.</summary>
+/// <param name="ShareWithinTolerance">Share of inserts predicted within <see cref="Tolerance"/> (relative) of the measured time.</param>
+public sealed record InsertCostFitQuality(int Points, double MaeSeconds, double RmseSeconds, double R2, double ShareWithinTolerance)
+{
+    public const double Tolerance = 0.2;
+}
+
 /// <summary>
 /// insert_seconds = a + b*rows + c*bytes + d*(concurrency-1)*rows, fitted by least squares on real inserts
 /// (<c>pipeline calibrate</c>). The per-concurrency term says how much a row slows down for each other insert
@@ -32,6 +39,9 @@ public sealed record InsertCostModel
 
     /// <summary>A plausible guess (about 300k rows/s in 100k batches on 2 cores), for tests and --uncalibrated.</summary>
     public static InsertCostModel Uncalibrated { get; } = new() { A = 0.02, B = 2.0e-6, C = 5.0e-9, D = 1.0e-6, BytesPerRow = 200 };
+
+    /// <summary>The fitted law in one line, for the console.</summary>
+    public string Law => $"insert_seconds = {A:G4} + {B:G4}*rows + {C:G4}*bytes + {D:G4}*(concurrency-1)*rows; R2 {R2:F4}";
 
     public double Predict(int rows, long bytes, int concurrency = 1) =>
         Math.Max(0.001, A + B * rows + C * bytes + D * Math.Max(0, concurrency - 1) * rows);
@@ -67,10 +77,22 @@ public sealed record InsertCostModel
             ServerVersion = serverVersion, Calibrated = true, Points = points,
             MeasuredAt = DateTimeOffset.UtcNow.ToString("O"),
         };
+        return model with { R2 = model.FitQuality(points).R2 };
+    }
+
+    /// <summary>How far the predicted insert times are from the measured ones (what ml_model_performance records).</summary>
+    /// <exception cref="ArgumentException">No measurements.</exception>
+    public InsertCostFitQuality FitQuality(IReadOnlyList<InsertMeasurement> points)
+    {
+        if (points.Count == 0)
+            throw new ArgumentException("no measurements to compare the model with", nameof(points));
+        var errors = points.Select(p => Predict(p.Rows, p.Bytes, p.Concurrency) - p.Seconds).ToArray();
         var mean = points.Average(p => p.Seconds);
         var ssTot = points.Sum(p => (p.Seconds - mean) * (p.Seconds - mean));
-        var ssRes = points.Sum(p => Math.Pow(p.Seconds - model.Predict(p.Rows, p.Bytes, p.Concurrency), 2));
-        return model with { R2 = ssTot > 0 ? 1 - ssRes / ssTot : 1 };
+        var ssRes = errors.Sum(e => e * e);
+        var withinTolerance = points.Where((p, i) => Math.Abs(errors[i]) <= InsertCostFitQuality.Tolerance * p.Seconds).Count();
+        return new InsertCostFitQuality(points.Count, errors.Average(Math.Abs), Math.Sqrt(ssRes / points.Count),
+            ssTot > 0 ? 1 - ssRes / ssTot : 1, (double)withinTolerance / points.Count);
     }
 
     private static double[] Solve(double[,] m, double[] v)

@@ -17,7 +17,7 @@ internal static class CalibrateCommand
 
     public static Command Create()
     {
-        var url = new Option<Uri?>("--clickhouse-url") { Description = "ClickHouse HTTP URL; without one a local server is started." };
+        var url = UrlOption.Create("--clickhouse-url", "ClickHouse HTTP URL; without one a local server is started.");
         var user = new Option<string?>("--user") { Description = "ClickHouse user (needs CREATE/DROP TABLE)." };
         var password = new Option<string?>("--password") { Description = "ClickHouse password." };
         var repetitions = new Option<int>("--repetitions") { Description = "Inserts per size and concurrency level.", DefaultValueFactory = _ => 3 };
@@ -40,8 +40,7 @@ internal static class CalibrateCommand
                 using var client = new ClickHouseHttpClient(baseUrl, "default", parse.GetValue(user), parse.GetValue(password), TimeSpan.FromMinutes(2));
                 var model = await MeasureAsync(client, parse.GetValue(repetitions), ct).ConfigureAwait(false);
                 model.Save(parse.GetValue(output)!.FullName);
-                Console.WriteLine($"insert_seconds = {model.A:G4} + {model.B:G4}*rows + {model.C:G4}*bytes + {model.D:G4}*(concurrency-1)*rows; " +
-                                  $"R2 {model.R2:F4}; {model.Points.Count} points; server {model.ServerVersion} -> {parse.GetValue(output)!.FullName}");
+                Console.WriteLine($"{model.Law}; {model.Points.Count} points; server {model.ServerVersion} -> {parse.GetValue(output)!.FullName}");
                 return 0;
             }
             finally

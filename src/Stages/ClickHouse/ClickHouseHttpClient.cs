@@ -51,6 +51,9 @@ public sealed partial class ClickHouseHttpClient : IDisposable
         }
     }
 
+    /// <summary>The database unqualified table names refer to.</summary>
+    public string Database => _database;
+
     /// <summary>Runs a query and returns the response body (use a FORMAT clause for machine-readable output).</summary>
     public async Task<string> QueryAsync(string sql, CancellationToken cancellationToken)
     {

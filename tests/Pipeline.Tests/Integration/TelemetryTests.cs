@@ -13,9 +13,7 @@ public sealed class TelemetryTests(KafkaFixture kafka, ClickHouseFixture clickHo
     {
         var topic = kafka.CreateTopic(partitions: 4);
         var table = await clickHouse.CreateEventsTableAsync();
-        var telemetry = $"telemetry_{Guid.NewGuid():N}";
-        var ddl = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "clickhouse", "telemetry.sql"));
-        await clickHouse.Server.QueryAsync(ddl.Replace("IF NOT EXISTS pipeline_telemetry", telemetry, StringComparison.Ordinal));
+        var telemetry = await DeployedTables.CreateAsync(clickHouse.Server, "telemetry.sql", "pipeline_telemetry");
         kafka.ProduceAll(topic, EndToEnd.Generate(12_000, seed: 12).Select(m => m.Payload));
 
         await using var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output,
@@ -33,13 +31,5 @@ public sealed class TelemetryTests(KafkaFixture kafka, ClickHouseFixture clickHo
         Assert.Equal("test-worker", line[3]);
         Assert.Equal("static", line[4]);
         Assert.Equal(0, worker.Metrics.TelemetryDropped.Value);
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Pipeline.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found above the test output");
     }
 }

@@ -1,0 +1,38 @@
+-- How well each trained model did, one row per measurement (`pipeline train batcher --clickhouse-url URL`).
+-- Created by an operator, never by the pipeline. Runs on ClickHouse 18.16 and later.
+--
+-- model_name: batcher-dqn (the learned batch sizer) or insert-cost-model (the simulator's insert cost law).
+-- evaluation: where the numbers come from: simulator (the trainer's evaluation day per load profile),
+--   calibration (the cost model against the inserts `pipeline calibrate` timed), telemetry (against the
+--   production inserts in the telemetry table it was refitted from).
+-- profile, policy: for batcher-dqn, the load profile and the policy the row measures: dqn is the model itself,
+--   the others (static-N, aimd, threshold, random) are the baselines it was compared with on the same load.
+-- A metric that does not apply to a row is NULL: the simulator rows have no MAE, the cost model no throughput.
+-- prediction_accuracy: share of measured inserts the cost model predicts within 20% of the measured time.
+-- mae, rmse: of the predicted insert time, in seconds. r2: of the same prediction.
+-- training_samples: transitions the agent learned from (batcher-dqn); inserts the law was fitted on (cost model).
+-- inference_time_ms: mean time of one greedy decision of the agent on the training machine (dqn rows only).
+CREATE TABLE IF NOT EXISTS ml_model_performance
+(
+    timestamp DateTime,
+    model_name String,
+    model_version String,
+    evaluation String,
+    profile String,
+    policy String,
+    prediction_accuracy Nullable(Float64),
+    mae Nullable(Float64),
+    rmse Nullable(Float64),
+    r2 Nullable(Float64),
+    throughput_rows_per_second Nullable(Float64),
+    p50_seconds Nullable(Float64),
+    p95_seconds Nullable(Float64),
+    p99_seconds Nullable(Float64),
+    inserts_per_second Nullable(Float64),
+    reward Nullable(Float64),
+    training_samples UInt64,
+    inference_time_ms Nullable(Float64)
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(timestamp)
+ORDER BY (model_name, timestamp)

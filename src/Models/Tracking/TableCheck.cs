@@ -1,0 +1,31 @@
+using EventPipeline.Stages.ClickHouse;
+
+namespace EventPipeline.Models.Tracking;
+
+/// <summary>A ClickHouse table a model command reads or writes is missing or lacks columns; the message says how to fix it.</summary>
+public sealed class ModelTrackingException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Checks the tables the model commands use before they spend minutes training.</summary>
+internal static class TableCheck
+{
+    /// <summary>ClickHouse's UNKNOWN_TABLE error code.</summary>
+    private const int UnknownTable = 60;
+
+    /// <summary>DESCRIBE the table; a missing table or column becomes a <see cref="ModelTrackingException"/> naming the DDL that creates it.</summary>
+    public static async Task RequireColumnsAsync(ClickHouseHttpClient client, string table, IEnumerable<string> columns, string ddlFile,
+        CancellationToken cancellationToken)
+    {
+        TableSchema schema;
+        try
+        {
+            schema = await client.DescribeTableAsync(table, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ClickHouseServerException e) when (e.Code == UnknownTable)
+        {
+            throw new ModelTrackingException($"table {client.Database}.{table} does not exist: create it with {ddlFile}", e);
+        }
+        var missing = columns.Except(schema.Columns.Select(c => c.Name), StringComparer.Ordinal).ToList();
+        if (missing.Count > 0)
+            throw new ModelTrackingException($"table {client.Database}.{table} lacks the column(s) {string.Join(", ", missing)}: see {ddlFile}");
+    }
+}

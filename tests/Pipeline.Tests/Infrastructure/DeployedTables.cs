@@ -1,0 +1,27 @@
+using EventPipeline.Host.DevInfra;
+
+namespace EventPipeline.Tests.Infrastructure;
+
+/// <summary>Tables created from the very DDL files operators run (deploy/clickhouse/*.sql), under a fresh name per test.</summary>
+public static class DeployedTables
+{
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Pipeline.sln")))
+            directory = directory.Parent;
+        return directory?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found above the test output");
+    }
+
+    /// <summary>Runs deploy/clickhouse/<paramref name="ddlFile"/> with its table renamed to a fresh one; returns the new name.</summary>
+    public static async Task<string> CreateAsync(LocalClickHouseServer server, string ddlFile, string tableInDdl)
+    {
+        var name = $"{tableInDdl}_{Guid.NewGuid():N}";
+        var ddl = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "clickhouse", ddlFile));
+        var renamed = ddl.Replace($"IF NOT EXISTS {tableInDdl}", name, StringComparison.Ordinal);
+        if (renamed == ddl)
+            throw new InvalidOperationException($"{ddlFile} does not create {tableInDdl}");
+        await server.QueryAsync(renamed);
+        return name;
+    }
+}
