@@ -33,6 +33,10 @@ public sealed class PipelineMetrics
         CodecBatchSize = factory.CreateHistogram("pipeline_codec_batch_size",
             "Messages per micro-batch of a codec stage (one forward pass each), by stage.",
             new HistogramConfiguration { LabelNames = ["stage"], Buckets = Histogram.ExponentialBuckets(1, 2, 16) }); // 1 .. 32768
+        CodecBytes = factory.CreateCounter("pipeline_codec_bytes_total",
+            "Bytes through a codec stage, by stage and direction: in = the events as received, out = what the stage sends on " +
+            "(envelopes, and the canonical JSON of events the model cannot code). in/out is the compression ratio on the wire.",
+            new CounterConfiguration { LabelNames = ["stage", "direction"] });
         BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.");
         InsertDuration = factory.CreateHistogram("pipeline_clickhouse_insert_duration_seconds",
             "Duration of one INSERT request, by result.",
@@ -81,6 +85,7 @@ public sealed class PipelineMetrics
     public Gauge ConsumerLag { get; }
     public Histogram BatchSize { get; }
     public Histogram CodecBatchSize { get; }
+    public Counter CodecBytes { get; }
     public Gauge BatchTargetSize { get; }
     public Histogram InsertDuration { get; }
     public Counter ClickHouseRows { get; }

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace EventPipeline.Tests.Integration;
 
 /// <summary>
-/// The worker as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
+/// The worker (or `produce`) as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
 /// log lines go to the test output. Disposing kills it if it still runs.
 /// </summary>
 public sealed class PipelineProcess : IDisposable
@@ -49,7 +49,8 @@ public sealed class PipelineProcess : IDisposable
         }
     }
 
-    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker")
+    /// <param name="command">The subcommand: <c>run</c> (the worker) or <c>produce</c> (the codec's producer pod).</param>
+    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker", string command = "run")
     {
         var startInfo = new ProcessStartInfo(DotnetHost)
         {
@@ -59,7 +60,7 @@ public sealed class PipelineProcess : IDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         startInfo.ArgumentList.Add(PipelineDll);
-        startInfo.ArgumentList.Add("run");
+        startInfo.ArgumentList.Add(command);
         foreach (var argument in configurationArgs)
         {
             startInfo.ArgumentList.Add(argument);
