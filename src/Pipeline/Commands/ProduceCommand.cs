@@ -52,9 +52,8 @@ internal static class ProduceCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = PipelineSettings.BuildConfiguration(parse.UnmatchedTokens);
-            var request = new CodecProduceRequest(parse.GetValue(bootstrap) ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue(topic) ?? "",
-                parse.GetValue(model) ?? "", parse.GetValue(fromTopic), parse.GetValue(group), parse.GetValue(maxBatchSize), parse.GetValue(maxBatchDelay));
-            if (Check(request, parse.GetValue(stdin)) is { } problem)
+            var (request, fromStdin) = ReadRequest(parse, configuration);
+            if (Check(request, fromStdin) is { } problem)
             {
                 await Console.Error.WriteLineAsync($"configuration error: {problem}").ConfigureAwait(false);
                 return 2;
@@ -97,7 +96,16 @@ internal static class ProduceCommand
         return command;
     }
 
-    private static string? Check(CodecProduceRequest request, bool stdin)
+    /// <summary>
+    /// The request a parsed command line and the configuration describe (the options by name, so that the manifests'
+    /// tests read a pod's arguments exactly as the command does).
+    /// </summary>
+    internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration) => (new(
+        parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
+        parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
+        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms")), parse.GetValue<bool>("--stdin"));
+
+    internal static string? Check(CodecProduceRequest request, bool stdin)
     {
         if (stdin == request.FromTopic is not null)
             return "give exactly one input: --stdin or --from-topic";
