@@ -62,7 +62,7 @@ internal static class ProduceCommand
             using var shutdown = new ShutdownSignal();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
             // The default registry, as the worker's: it carries the process metrics (restarts, memory) the alerts use.
-            var metrics = new PipelineMetrics();
+            var metrics = new PipelineMetrics(insertsIntoClickHouse: false);
             var health = new ProduceHealth();
             MetricsEndpoint? endpoint;
             try
@@ -184,7 +184,7 @@ internal static class ProduceCommand
     internal static async Task<CodecProduceSummary> RunAsync(CodecProduceRequest request, ILoggerFactory loggerFactory, CancellationTokenSource stop,
         PipelineMetrics? metrics = null, ProduceHealth? health = null)
     {
-        metrics ??= new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
+        metrics ??= new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry(), insertsIntoClickHouse: false);
         health ??= new ProduceHealth();
         var logger = loggerFactory.CreateLogger("EventPipeline.Produce");
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);

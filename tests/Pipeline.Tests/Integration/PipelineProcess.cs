@@ -28,6 +28,9 @@ public sealed class PipelineProcess : IDisposable
     /// <summary>pipeline.dll is copied next to the test assembly by the project reference.</summary>
     public static string PipelineDll => Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
 
+    /// <summary>The codec model the image ships (/app/Artifacts/codec); the build copies it next to the tests too.</summary>
+    public static string ShippedCodecModel => Path.Combine(AppContext.BaseDirectory, "Artifacts", "codec");
+
     /// <summary>The dotnet host running these tests (dotnet test sets DOTNET_HOST_PATH).</summary>
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
@@ -76,6 +79,17 @@ public sealed class PipelineProcess : IDisposable
         process.BeginErrorReadLine();
         return wrapper;
     }
+
+    /// <summary>
+    /// `pipeline produce --from-topic` as its pod runs it: the shipped model, a group of its own, and /metrics, /healthz
+    /// and /readyz on 127.0.0.1:<paramref name="metricsPort"/>.
+    /// </summary>
+    public static PipelineProcess StartProduce(string bootstrapServers, string source, string target, int metricsPort, ITestOutputHelper output) =>
+        Start(
+        [
+            "--from-topic", source, "--group", $"produce-{Guid.NewGuid():N}", "--model", ShippedCodecModel, "--topic", target,
+            "--bootstrap-servers", bootstrapServers, "--Metrics:Host=127.0.0.1", $"--Metrics:Port={metricsPort}",
+        ], output, "produce", command: "produce");
 
     /// <summary>SIGKILL: no drain, no commit, no leave-group, as an OOM kill or a node loss would do.</summary>
     public void Kill() => _process.Kill();
