@@ -29,6 +29,8 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
     private byte[]?[] _envelopes = new byte[]?[256];
     private readonly Prometheus.Counter.Child _coded;
     private readonly Prometheus.Counter.Child _uncoded;
+    private readonly Prometheus.Counter.Child _bytesIn;
+    private readonly Prometheus.Counter.Child _bytesOut;
 
     /// <param name="encoder">Not thread-safe: owned by this stage, whose single loop is its only caller.</param>
     public CodecEncodeStage(CodecEncodeStageOptions options, IEnvelopeEncoder encoder, PipelineMetrics metrics)
@@ -37,6 +39,8 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         _encoder = encoder;
         _coded = metrics.StageMessages.WithLabels(StageName, "coded");
         _uncoded = metrics.StageMessages.WithLabels(StageName, "uncoded");
+        _bytesIn = metrics.CodecBytes.WithLabels(StageName, "in");
+        _bytesOut = metrics.CodecBytes.WithLabels(StageName, "out");
     }
 
     /// <remarks>Every message must carry its decoded event: route decode failures elsewhere first.</remarks>
@@ -50,6 +54,7 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         _encoder.Encode(_events, envelopes);
 
         var output = new EncodedMessage[batch.Count];
+        long bytesIn = 0, bytesOut = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             if (envelopes[i] is { } envelope)
@@ -62,7 +67,12 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
                 output[i] = new EncodedMessage(batch[i], EventGenerator.ToJson(_events[i]), Coded: false);
                 _uncoded.Inc();
             }
+            bytesIn += batch[i].Value.Length;
+            bytesOut += output[i].Payload.Length;
         }
+        // One atomic add per batch rather than two per event.
+        _bytesIn.Inc(bytesIn);
+        _bytesOut.Inc(bytesOut);
         envelopes.Clear();
         _events.Clear();
         return output;

@@ -8,10 +8,16 @@ namespace EventPipeline.Stages;
 /// </summary>
 public sealed class PipelineMetrics
 {
-    public PipelineMetrics(CollectorRegistry? registry = null)
+    /// <param name="insertsIntoClickHouse">
+    /// False for a process without batch and ClickHouse stages (pipeline produce): the series of those stages, which
+    /// a worker publishes at zero from its start, are then not published at all, so that alerts and panels about
+    /// inserts do not take it for a worker that inserts nothing.
+    /// </param>
+    public PipelineMetrics(CollectorRegistry? registry = null, bool insertsIntoClickHouse = true)
     {
         Registry = registry ?? Metrics.DefaultRegistry;
         var factory = Metrics.WithCustomRegistry(Registry);
+        var workerOnly = !insertsIntoClickHouse;
 
         StageMessages = factory.CreateCounter("pipeline_stage_messages_total",
             "Messages leaving a stage, by outcome (ok, dead_letter, dropped_revoked, retried...).",
@@ -29,23 +35,30 @@ public sealed class PipelineMetrics
             "High watermark minus the next offset to commit, per assigned partition (messages not yet durable).",
             new GaugeConfiguration { LabelNames = ["topic", "partition"] });
         BatchSize = factory.CreateHistogram("pipeline_batch_size", "Rows per flushed insert batch.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 20) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 20), SuppressInitialValue = workerOnly });
         CodecBatchSize = factory.CreateHistogram("pipeline_codec_batch_size",
             "Messages per micro-batch of a codec stage (one forward pass each), by stage.",
             new HistogramConfiguration { LabelNames = ["stage"], Buckets = Histogram.ExponentialBuckets(1, 2, 16) }); // 1 .. 32768
-        BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.");
+        CodecBytes = factory.CreateCounter("pipeline_codec_bytes_total",
+            "Bytes through a codec stage, by stage and direction: in = the events as received, out = what the stage sends on " +
+            "(envelopes, and the canonical JSON of events the model cannot code). in/out is the compression ratio on the wire.",
+            new CounterConfiguration { LabelNames = ["stage", "direction"] });
+        BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.",
+            new GaugeConfiguration { SuppressInitialValue = workerOnly });
         InsertDuration = factory.CreateHistogram("pipeline_clickhouse_insert_duration_seconds",
             "Duration of one INSERT request, by result.",
             new HistogramConfiguration { LabelNames = ["result"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
-        ClickHouseRows = factory.CreateCounter("pipeline_clickhouse_rows_total", "Rows acknowledged by ClickHouse.");
-        ClickHouseBytes = factory.CreateCounter("pipeline_clickhouse_bytes_total", "RowBinary bytes acknowledged by ClickHouse (before HTTP compression).");
+        ClickHouseRows = factory.CreateCounter("pipeline_clickhouse_rows_total", "Rows acknowledged by ClickHouse.",
+            new CounterConfiguration { SuppressInitialValue = workerOnly });
+        ClickHouseBytes = factory.CreateCounter("pipeline_clickhouse_bytes_total", "RowBinary bytes acknowledged by ClickHouse (before HTTP compression).",
+            new CounterConfiguration { SuppressInitialValue = workerOnly });
         InsertRetries = factory.CreateCounter("pipeline_clickhouse_insert_retries_total",
             "Insert attempts that failed and were retried, by cause.", new CounterConfiguration { LabelNames = ["cause"] });
         DeadLetters = factory.CreateCounter("pipeline_dead_letter_total", "Messages acknowledged by the dead-letter topic, by reason.",
             new CounterConfiguration { LabelNames = ["reason"] });
         EndToEndLatency = factory.CreateHistogram("pipeline_end_to_end_latency_seconds",
             "From the Kafka message timestamp to the ClickHouse acknowledgement of its row.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 16) });
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 16), SuppressInitialValue = workerOnly });
         OffsetCommits = factory.CreateCounter("pipeline_offset_commits_total", "Offset commit requests, by result.",
             new CounterConfiguration { LabelNames = ["result"] });
         PausedPartitions = factory.CreateGauge("pipeline_kafka_paused", "1 while the source has paused its partitions for backpressure.");
@@ -53,7 +66,8 @@ public sealed class PipelineMetrics
         OffsetResets = factory.CreateCounter("pipeline_kafka_offset_resets_total",
             "Consumer positions Kafka reset because the messages there no longer exist (they were never read).");
         TelemetryDropped = factory.CreateCounter("pipeline_telemetry_dropped_total",
-            "Telemetry rows dropped (queue full or ClickHouse refused them); telemetry never slows the pipeline.");
+            "Telemetry rows dropped (queue full or ClickHouse refused them); telemetry never slows the pipeline.",
+            new CounterConfiguration { SuppressInitialValue = workerOnly });
         DeliveryGuarantee = factory.CreateGauge("pipeline_delivery_guarantee",
             "1 for the delivery guarantee this worker gives its table (checked at start).", new GaugeConfiguration { LabelNames = ["guarantee"] });
         InFlightMessages = factory.CreateGauge("pipeline_in_flight_messages", "Consumed messages not yet inserted or dead-lettered.");
@@ -64,7 +78,7 @@ public sealed class PipelineMetrics
             "The batch size most recently chosen, by decision source.", new GaugeConfiguration { LabelNames = ["source"] });
         BatchPolicyDecisionDuration = factory.CreateHistogram("pipeline_batch_policy_decision_duration_seconds",
             "Time one learned-policy decision takes (state + forward pass).",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_001, 4, 10) }); // 1 us .. ~0.26 s
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.000_001, 4, 10), SuppressInitialValue = workerOnly }); // 1 us .. ~0.26 s
         BatchPolicyFallbacks = factory.CreateCounter("pipeline_batch_policy_fallbacks_total",
             "Times the learned batch policy could not be used and the static policy acts instead, by reason.",
             new CounterConfiguration { LabelNames = ["reason"] });
@@ -81,6 +95,7 @@ public sealed class PipelineMetrics
     public Gauge ConsumerLag { get; }
     public Histogram BatchSize { get; }
     public Histogram CodecBatchSize { get; }
+    public Counter CodecBytes { get; }
     public Gauge BatchTargetSize { get; }
     public Histogram InsertDuration { get; }
     public Counter ClickHouseRows { get; }

@@ -9,6 +9,7 @@ using EventPipeline.Models.Codec;
 using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.Flow;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host.Commands;
@@ -30,6 +31,9 @@ internal static class ProduceCommand
 {
     private const int QueueCapacity = 8192;
 
+    /// <summary>How long SIGTERM waits for acknowledgements of what was read; a pod's grace period must exceed it.</summary>
+    internal const int DrainTimeoutSeconds = 30;
+
     public static Command Create()
     {
         var stdin = new Option<bool>("--stdin") { Description = "Read JSON lines from standard input until it ends." };
@@ -48,9 +52,8 @@ internal static class ProduceCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = PipelineSettings.BuildConfiguration(parse.UnmatchedTokens);
-            var request = new CodecProduceRequest(parse.GetValue(bootstrap) ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue(topic) ?? "",
-                parse.GetValue(model) ?? "", parse.GetValue(fromTopic), parse.GetValue(group), parse.GetValue(maxBatchSize), parse.GetValue(maxBatchDelay));
-            if (Check(request, parse.GetValue(stdin)) is { } problem)
+            var (request, fromStdin) = ReadRequest(parse, configuration);
+            if (Check(request, fromStdin) is { } problem)
             {
                 await Console.Error.WriteLineAsync($"configuration error: {problem}").ConfigureAwait(false);
                 return 2;
@@ -58,15 +61,33 @@ internal static class ProduceCommand
             using var loggerFactory = Logging.Create(configuration);
             using var shutdown = new ShutdownSignal();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
+            // The default registry, as the worker's: it carries the process metrics (restarts, memory) the alerts use.
+            var metrics = new PipelineMetrics(insertsIntoClickHouse: false);
+            var health = new ProduceHealth();
+            MetricsEndpoint? endpoint;
+            try
+            {
+                endpoint = await StartMetricsAsync(MetricsSettingsFor(configuration, request), metrics, health, loggerFactory, stop.Token).ConfigureAwait(false);
+            }
+            catch (ConfigurationException ex)
+            {
+                await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
             CodecProduceSummary summary;
             try
             {
-                summary = await RunAsync(request, loggerFactory, stop).ConfigureAwait(false);
+                summary = await RunAsync(request, loggerFactory, stop, metrics, health).ConfigureAwait(false);
             }
             catch (CodecModelException ex)
             {
                 await Console.Error.WriteLineAsync($"configuration error: --model: {ex.Message}").ConfigureAwait(false);
                 return 2;
+            }
+            finally
+            {
+                if (endpoint is not null)
+                    await endpoint.DisposeAsync().ConfigureAwait(false);
             }
             Console.WriteLine($"read={summary.Read} coded={summary.Coded} uncoded={summary.Uncoded} dead_lettered={summary.DeadLettered} " +
                 $"bytes_in={summary.BytesIn} bytes_out={summary.BytesOut} not_acknowledged={summary.NotAcknowledged}");
@@ -75,7 +96,16 @@ internal static class ProduceCommand
         return command;
     }
 
-    private static string? Check(CodecProduceRequest request, bool stdin)
+    /// <summary>
+    /// The request a parsed command line and the configuration describe (the options by name, so that the manifests'
+    /// tests read a pod's arguments exactly as the command does).
+    /// </summary>
+    internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration) => (new(
+        parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
+        parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
+        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms")), parse.GetValue<bool>("--stdin"));
+
+    internal static string? Check(CodecProduceRequest request, bool stdin)
     {
         if (stdin == request.FromTopic is not null)
             return "give exactly one input: --stdin or --from-topic";
@@ -98,6 +128,48 @@ internal static class ProduceCommand
         return null;
     }
 
+    /// <summary>
+    /// Metrics:Port and Metrics:Host, read as the worker reads them. From a topic, produce is a long-running pod and
+    /// serves /metrics, /healthz and /readyz on the worker's default port; from stdin it is a one-off run, often beside a
+    /// worker on the same machine, so it serves them only when Metrics:Port is given.
+    /// </summary>
+    internal static MetricsSettings MetricsSettingsFor(IConfiguration configuration, CodecProduceRequest request)
+    {
+        var settings = new MetricsSettings();
+        if (request.FromTopic is null && configuration["Metrics:Port"] is null)
+            settings.Port = 0;
+        try
+        {
+            configuration.GetSection("Metrics").Bind(settings, options => options.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException($"Invalid configuration: {ex.Message}", ex); // the binder names the key
+        }
+        if (settings.Port is < 0 or > 65535)
+            throw new ConfigurationException($"Metrics:Port {settings.Port} must be between 0 and 65535");
+        return settings;
+    }
+
+    private static async Task<MetricsEndpoint?> StartMetricsAsync(MetricsSettings settings, PipelineMetrics metrics, ProduceHealth health,
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        if (settings.Port == 0)
+            return null;
+        MetricsEndpoint endpoint;
+        try
+        {
+            endpoint = await MetricsEndpoint.StartAsync(settings.Host, settings.Port, metrics.Registry, () => health.IsHealthy, () => health.IsReady,
+                loggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new ConfigurationException($"Metrics:Host/Metrics:Port {settings.Host}:{settings.Port} cannot be served: {ex.Message}", ex);
+        }
+        loggerFactory.CreateLogger("pipeline").LogInformation("Metrics on http://{Host}:{Port}/metrics", settings.Host, endpoint.Port);
+        return endpoint;
+    }
+
     private static CodecEncodeStageOptions EncodeOptions(CodecProduceRequest request) => new()
     {
         BoundedCapacity = QueueCapacity,
@@ -107,17 +179,25 @@ internal static class ProduceCommand
 
     /// <summary>source -> decode -> codec encode -> target topic; decode failures to the dead-letter topic (or stderr).</summary>
     /// <exception cref="CodecModelException">The model cannot be loaded; nothing was read.</exception>
-    internal static async Task<CodecProduceSummary> RunAsync(CodecProduceRequest request, ILoggerFactory loggerFactory, CancellationTokenSource stop)
+    /// <param name="metrics">Null: a registry of its own (tests).</param>
+    /// <param name="health">What /healthz and /readyz report, when they are served.</param>
+    internal static async Task<CodecProduceSummary> RunAsync(CodecProduceRequest request, ILoggerFactory loggerFactory, CancellationTokenSource stop,
+        PipelineMetrics? metrics = null, ProduceHealth? health = null)
     {
-        var metrics = new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
+        metrics ??= new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry(), insertsIntoClickHouse: false);
+        health ??= new ProduceHealth();
+        var logger = loggerFactory.CreateLogger("EventPipeline.Produce");
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
-        using var output = new TopicProducer(request.BootstrapServers, request.Topic, () => stop.Cancel());
+        using var output = new TopicProducer(request.BootstrapServers, request.Topic, metrics, () => stop.Cancel());
         var codec = EventCodec.Load(request.ModelDirectory);
         var encode = new CodecEncodeStage(EncodeOptions(request), codec, metrics);
         encode.Start(output.Block);
         // Freed once the encode loop has ended, never under it: after a drain timeout it may still be encoding.
         _ = encode.Completion.ContinueWith(_ => codec.Dispose(), TaskScheduler.Default);
+        health.Watch(decode.Block.Completion, DecodeStage.StageName, logger);
+        health.Watch(encode.Completion, CodecEncodeStage.StageName, logger);
+        health.Watch(output.Block.Completion, TopicProducer.StageName, logger);
 
         if (request.FromTopic is null)
         {
@@ -130,6 +210,8 @@ internal static class ProduceCommand
             }, new ExecutionDataflowBlockOptions { BoundedCapacity = QueueCapacity });
             decode.LinkTo(encode.Input, stderr);
             _ = decode.Block.Completion.ContinueWith(_ => stderr.Complete(), TaskScheduler.Default);
+            ExportQueueDepths(metrics, decode, encode, output, null);
+            health.Started();
             var read = await ReadLinesAsync(decode.Block, stop.Token).ConfigureAwait(false);
             decode.Block.Complete();
             await Task.WhenAll(output.Completion, stderr.Completion).ConfigureAwait(false);
@@ -143,11 +225,25 @@ internal static class ProduceCommand
             metrics, loggerFactory.CreateLogger<DeadLetterStage>());
         decode.LinkTo(encode.Input, deadLetter.Block);
         _ = decode.Block.Completion.ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
+        health.Watch(deadLetter.Block.Completion, DeadLetterStage.StageName, logger);
+        ExportQueueDepths(metrics, decode, encode, output, deadLetter);
+        health.Started();
         using var drainTimeout = new CancellationTokenSource();
-        using var onStop = stop.Token.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(30)));
+        using var onStop = stop.Token.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(DrainTimeoutSeconds)));
         await source.RunAsync(decode.Block, () => Task.WhenAll(output.Completion, deadLetter.Completion), stop.Token, drainTimeout.Token).ConfigureAwait(false);
         return output.Summary(source.Consumed, deadLetter.Acknowledged);
     }
+
+    /// <summary>Sampled at each scrape, as the worker does: a queue that stays full names the stage that holds the others back.</summary>
+    private static void ExportQueueDepths(PipelineMetrics metrics, DecodeStage decode, CodecEncodeStage encode, TopicProducer output, DeadLetterStage? deadLetter) =>
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
+            metrics.StageQueueDepth.WithLabels(CodecEncodeStage.StageName).Set(encode.QueuedMessages);
+            metrics.StageQueueDepth.WithLabels(TopicProducer.StageName).Set(output.Block.InputCount);
+            if (deadLetter is not null)
+                metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(deadLetter.Block.InputCount);
+        });
 
     /// <summary>
     /// Sends each line's raw bytes (no re-encoding: invalid UTF-8 stays visible to the decoder), numbered from 1 as if
@@ -210,18 +306,26 @@ internal static class ProduceCommand
     /// </summary>
     private sealed class TopicProducer : IDisposable
     {
+        /// <summary>The stage label of its metrics: ok counts events the target topic acknowledged, failed those it never will.</summary>
+        public const string StageName = "produce";
+
         private const int MaxInFlight = 50_000; // below librdkafka's 100,000-message queue: Produce never meets a full queue
 
         private readonly string _topic;
         private readonly Action _onFailure;
         private readonly IProducer<byte[], byte[]> _producer;
         private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
+        private readonly Prometheus.Counter.Child _acknowledged;
+        private readonly Prometheus.Counter.Child _failedCounter;
         private long _coded, _uncoded, _bytesIn, _bytesOut, _failed;
 
-        public TopicProducer(string bootstrapServers, string topic, Action onFailure)
+        public TopicProducer(string bootstrapServers, string topic, PipelineMetrics metrics, Action onFailure)
         {
             _topic = topic;
             _onFailure = onFailure;
+            // Created now, at zero: "nothing produced" must be a series at 0 for the alert, not a missing one.
+            _acknowledged = metrics.StageMessages.WithLabels(StageName, "ok");
+            _failedCounter = metrics.StageMessages.WithLabels(StageName, "failed");
             _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
             {
                 BootstrapServers = bootstrapServers,
@@ -256,6 +360,7 @@ internal static class ProduceCommand
             if (report.Error.IsError)
             {
                 // librdkafka already retried for message.timeout.ms; the source offset stays uncommitted (re-read on restart).
+                _failedCounter.Inc();
                 if (Interlocked.Increment(ref _failed) == 1)
                     Console.Error.WriteLine($"produce to {_topic} failed: {report.Error.Reason}; stopping");
                 _onFailure();
@@ -265,6 +370,7 @@ internal static class ProduceCommand
                 Interlocked.Increment(ref message.Coded ? ref _coded : ref _uncoded);
                 Interlocked.Add(ref _bytesIn, message.Source.Value.Length);
                 Interlocked.Add(ref _bytesOut, message.Payload.Length);
+                _acknowledged.Inc();
                 message.Source.Complete();
             }
             _inFlight.Release();
@@ -283,4 +389,29 @@ internal static class ProduceCommand
             _producer.Dispose();
         }
     }
+}
+
+/// <summary>What /healthz and /readyz of a running <c>pipeline produce</c> report.</summary>
+internal sealed class ProduceHealth
+{
+    private volatile bool _faulted;
+    private volatile bool _started;
+
+    /// <summary>
+    /// Alive unless a stage faulted: a faulted stage never recovers in place and its source would stay paused behind it,
+    /// while a restart re-reads the uncommitted tail (nothing is lost).
+    /// </summary>
+    public bool IsHealthy => !_faulted;
+
+    /// <summary>The model is loaded and the stages run.</summary>
+    public bool IsReady => _started && !_faulted;
+
+    public void Started() => _started = true;
+
+    public void Watch(Task completion, string stage, ILogger logger) =>
+        _ = completion.ContinueWith(task =>
+        {
+            _faulted = true;
+            logger.LogCritical(task.Exception!.GetBaseException(), "Stage {Stage} failed; /healthz reports it", stage);
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 }

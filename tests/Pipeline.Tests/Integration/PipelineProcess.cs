@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace EventPipeline.Tests.Integration;
 
 /// <summary>
-/// The worker as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
+/// The worker (or `produce`) as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
 /// log lines go to the test output. Disposing kills it if it still runs.
 /// </summary>
 public sealed class PipelineProcess : IDisposable
@@ -27,6 +27,9 @@ public sealed class PipelineProcess : IDisposable
 
     /// <summary>pipeline.dll is copied next to the test assembly by the project reference.</summary>
     public static string PipelineDll => Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
+
+    /// <summary>The codec model the image ships (/app/Artifacts/codec); the build copies it next to the tests too.</summary>
+    public static string ShippedCodecModel => Path.Combine(AppContext.BaseDirectory, "Artifacts", "codec");
 
     /// <summary>The dotnet host running these tests (dotnet test sets DOTNET_HOST_PATH).</summary>
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
@@ -49,7 +52,8 @@ public sealed class PipelineProcess : IDisposable
         }
     }
 
-    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker")
+    /// <param name="command">The subcommand: <c>run</c> (the worker) or <c>produce</c> (the codec's producer pod).</param>
+    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker", string command = "run")
     {
         var startInfo = new ProcessStartInfo(DotnetHost)
         {
@@ -59,7 +63,7 @@ public sealed class PipelineProcess : IDisposable
             WorkingDirectory = AppContext.BaseDirectory,
         };
         startInfo.ArgumentList.Add(PipelineDll);
-        startInfo.ArgumentList.Add("run");
+        startInfo.ArgumentList.Add(command);
         foreach (var argument in configurationArgs)
         {
             startInfo.ArgumentList.Add(argument);
@@ -75,6 +79,17 @@ public sealed class PipelineProcess : IDisposable
         process.BeginErrorReadLine();
         return wrapper;
     }
+
+    /// <summary>
+    /// `pipeline produce --from-topic` as its pod runs it: the shipped model, a group of its own, and /metrics, /healthz
+    /// and /readyz on 127.0.0.1:<paramref name="metricsPort"/>.
+    /// </summary>
+    public static PipelineProcess StartProduce(string bootstrapServers, string source, string target, int metricsPort, ITestOutputHelper output) =>
+        Start(
+        [
+            "--from-topic", source, "--group", $"produce-{Guid.NewGuid():N}", "--model", ShippedCodecModel, "--topic", target,
+            "--bootstrap-servers", bootstrapServers, "--Metrics:Host=127.0.0.1", $"--Metrics:Port={metricsPort}",
+        ], output, "produce", command: "produce");
 
     /// <summary>SIGKILL: no drain, no commit, no leave-group, as an OOM kill or a node loss would do.</summary>
     public void Kill() => _process.Kill();

@@ -18,8 +18,8 @@ internal sealed class PrometheusServer : IAsyncDisposable
         _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    /// <summary>Starts Prometheus scraping <paramref name="target"/> every second and evaluating <paramref name="ruleFiles"/> every second.</summary>
-    public static async Task<PrometheusServer> StartAsync(string target, IEnumerable<string> ruleFiles)
+    /// <summary>Starts Prometheus scraping each job's target (host:port) every second and evaluating <paramref name="ruleFiles"/> every second.</summary>
+    public static async Task<PrometheusServer> StartAsync(IReadOnlyDictionary<string, string> targetsByJob, IEnumerable<string> ruleFiles)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"pipeline-tests-prometheus-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
@@ -31,9 +31,7 @@ internal sealed class PrometheusServer : IAsyncDisposable
             rule_files:
             {string.Concat(ruleFiles.Select(f => $"  - {f}\n"))}
             scrape_configs:
-              - job_name: event-pipeline
-                static_configs:
-                  - targets: ['{target}']
+            {string.Concat(targetsByJob.Select(j => $"  - job_name: {j.Key}\n    static_configs:\n      - targets: ['{j.Value}']\n"))}
             """);
         var port = OperationsTools.FreePort();
         var startInfo = new ProcessStartInfo("prometheus")

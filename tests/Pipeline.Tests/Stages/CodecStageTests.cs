@@ -211,7 +211,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
 
         foreach (var evt in events)
         {
-            var message = Message([]);
+            var message = Message(EventGenerator.ToJson(evt));
             message.Event = evt;
             Assert.True(await stage.Input.SendAsync(message));
         }
@@ -224,6 +224,10 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         Assert.All(encoded.Where(e => !e.Coded), e => Assert.Equal(EventGenerator.ToJson(e.Source.Event!), e.Payload));
         Assert.Equal(2, _metrics.StageMessages.WithLabels(CodecEncodeStage.StageName, "uncoded").Value);
         Assert.Equal(events.Count - 2, _metrics.StageMessages.WithLabels(CodecEncodeStage.StageName, "coded").Value);
+        // Bytes in and out count every event, coded or not: their ratio is the compression on the wire.
+        Assert.Equal(encoded.Sum(e => e.Source.Value.Length), _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "in").Value);
+        Assert.Equal(encoded.Sum(e => e.Payload.Length), _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "out").Value);
+        Assert.True(_metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "out").Value < _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "in").Value / 2);
 
         var coded = encoded.Where(e => e.Coded).ToList();
         Assert.All(coded, e => Assert.True(CodecEnvelope.IsEnvelope(e.Payload)));
