@@ -68,31 +68,36 @@ public abstract class MicroBatchStage<TOutput>
     public Task Completion { get; private set; } = Task.CompletedTask;
 
     /// <summary>Starts the loop; <paramref name="next"/> is completed (or faulted) after the last batch.</summary>
-    public void Start(ITargetBlock<TOutput> next) => Completion = Task.Run(() => RunAsync(next));
+    /// <remarks>
+    /// The loop owns a thread of its own: the model is not thread-safe, and libtorch keeps per-thread state (an OpenMP
+    /// team per calling thread), so forward passes hopping across thread-pool threads cost far more than on one thread.
+    /// </remarks>
+    public void Start(ITargetBlock<TOutput> next) =>
+        Completion = Task.Factory.StartNew(() => Run(next), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Codes one micro-batch: one output per message, in the order of <paramref name="batch"/>.</summary>
     protected abstract IReadOnlyList<TOutput> Process(IReadOnlyList<PipelineMessage> batch);
 
-    private async Task RunAsync(ITargetBlock<TOutput> next)
+    private void Run(ITargetBlock<TOutput> next)
     {
         var batch = new List<PipelineMessage>(Math.Min(_options.MaxBatchSize, 1024));
         try
         {
-            while (await _input.OutputAvailableAsync().ConfigureAwait(false))
+            while (_input.OutputAvailableAsync().GetAwaiter().GetResult())
             {
-                await FillAsync(batch).ConfigureAwait(false);
+                Fill(batch);
                 var started = Stopwatch.GetTimestamp();
                 var outputs = Process(batch);
                 _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
                 _batchSize.Observe(batch.Count);
                 foreach (var output in outputs)
                 {
-                    if (!await next.SendAsync(output).ConfigureAwait(false))
+                    if (!next.Post(output) && !next.SendAsync(output).GetAwaiter().GetResult())
                         throw new InvalidOperationException("The next stage stopped accepting messages");
                 }
                 batch.Clear();
             }
-            await _input.Completion.ConfigureAwait(false); // rethrows an upstream fault
+            _input.Completion.GetAwaiter().GetResult(); // rethrows an upstream fault
             next.Complete();
         }
         catch (Exception ex)
@@ -107,7 +112,7 @@ public abstract class MicroBatchStage<TOutput>
     /// It naps in steps of at most a millisecond rather than waking on every arrival: the source posts one message at
     /// a time, and a wake-up per message (a thread hop on a busy 2-core box) cost more CPU than decoding the message.
     /// </remarks>
-    private async Task FillAsync(List<PipelineMessage> batch)
+    private void Fill(List<PipelineMessage> batch)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxBatchDelay.TotalSeconds * Stopwatch.Frequency);
         while (true)
@@ -119,7 +124,7 @@ public abstract class MicroBatchStage<TOutput>
             var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
             if (remaining <= TimeSpan.Zero)
                 return;
-            await Task.Delay(remaining < Nap ? remaining : Nap).ConfigureAwait(false);
+            Thread.Sleep(remaining < Nap ? remaining : Nap);
         }
     }
 }
