@@ -217,9 +217,9 @@ internal static class CodecE2eBenchmark
             plot.Axes.Bottom.SetTicks([0, 1, 2], names);
             plot.Axes.Margins(bottom: 0);
         }
-        speed.YLabel("events/s to ClickHouse (median; dots = runs)");
+        speed.YLabel("events/s (median; dots = runs)");
         bytes.YLabel("bytes per event in the topic");
-        speed.Title("Pipeline with the learned codec off (JSON), on (autoencoder envelopes) and featurizer-only envelopes, same events");
+        speed.Title("Same events as JSON, autoencoder envelopes, featurizer-only envelopes");
         multiplot.SavePng(path, 1000, 800);
     }
 }

@@ -15,8 +15,9 @@ using Microsoft.Extensions.Logging;
 namespace EventPipeline.Host.Commands;
 
 /// <param name="FromTopic">Null: JSON lines from stdin.</param>
+/// <param name="FeaturizerOnly">Mode-0 envelopes: the featurizer without the network (a few bytes more, much less CPU).</param>
 internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
-    int MaxBatchSize, int MaxBatchDelayMs);
+    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false);
 
 /// <param name="BytesIn">Input bytes of the events that were sent (dead-lettered input is not counted).</param>
 internal sealed record CodecProduceSummary(long Read, long Coded, long Uncoded, long DeadLettered, long BytesIn, long BytesOut, long NotAcknowledged);
@@ -44,9 +45,10 @@ internal static class ProduceCommand
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Events encoded in one forward pass, at most.", DefaultValueFactory = _ => 4096 };
         var maxBatchDelay = new Option<int>("--max-batch-delay-ms") { Description = "How long the first event of a batch waits for more.", DefaultValueFactory = _ => 5 };
+        var featurizerOnly = new Option<bool>("--featurizer-only") { Description = "Write mode-0 envelopes (featurizer, no network): a few bytes more per event, far less CPU. Any worker holding the model decodes them." };
         var command = new Command("produce", "Encode JSON events with a learned codec model and produce them to a topic (acks=all, idempotent, keyed by app_id).")
         {
-            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay,
+            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -103,7 +105,8 @@ internal static class ProduceCommand
     internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration) => (new(
         parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
         parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
-        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms")), parse.GetValue<bool>("--stdin"));
+        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only")),
+        parse.GetValue<bool>("--stdin"));
 
     internal static string? Check(CodecProduceRequest request, bool stdin)
     {
@@ -190,7 +193,7 @@ internal static class ProduceCommand
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
         using var output = new TopicProducer(request.BootstrapServers, request.Topic, metrics, () => stop.Cancel());
-        var codec = EventCodec.Load(request.ModelDirectory);
+        var codec = EventCodec.Load(request.ModelDirectory, request.FeaturizerOnly);
         var encode = new CodecEncodeStage(EncodeOptions(request), codec, metrics);
         encode.Start(output.Block);
         // Freed once the encode loop has ended, never under it: after a drain timeout it may still be encoding.

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;
@@ -12,30 +11,9 @@ namespace EventPipeline.Tests.Codec;
 [Collection(KafkaCollection.Name)]
 public sealed class CodecCommandTests(KafkaFixture kafka, ITestOutputHelper output)
 {
-    private sealed record Outcome(int ExitCode, string Stdout, string Stderr);
-
-    private async Task<Outcome> PipelineAsync(string? stdin, params string[] args)
+    private async Task<ProcessResult> PipelineAsync(string? stdin, params string[] args)
     {
-        var start = new ProcessStartInfo(PipelineProcess.DotnetHost)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        start.ArgumentList.Add(PipelineProcess.PipelineDll);
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-            await process.StandardInput.WriteAsync(stdin);
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        var outcome = new Outcome(process.ExitCode, await stdout, await stderr);
+        var outcome = await ExternalProcess.RunAsync(PipelineProcess.DotnetHost, [PipelineProcess.PipelineDll, .. args], stdin, TimeSpan.FromMinutes(3));
         output.WriteLine($"pipeline {string.Join(' ', args)} -> {outcome.ExitCode}\n{outcome.Stderr}");
         return outcome;
     }

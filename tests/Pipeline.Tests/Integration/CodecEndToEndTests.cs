@@ -23,8 +23,10 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
 {
     private static readonly string[] PropertyColumns = ["screen", "level"];
 
-    [Fact]
-    public async Task Events_encoded_by_pipeline_produce_arrive_in_ClickHouse_exactly_and_bad_envelopes_are_dead_lettered_with_reasons()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // mode-0 envelopes (--featurizer-only), decoded by the same worker configuration
+    public async Task Events_encoded_by_pipeline_produce_arrive_in_ClickHouse_exactly_and_bad_envelopes_are_dead_lettered_with_reasons(bool featurizerOnly)
     {
         const int count = 5_000;
         var topic = kafka.CreateTopic(partitions: 8);
@@ -45,9 +47,10 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
                 lines.Append("{\"event_id\": 42}\n"); // line 1002
         }
 
-        var produce = await ExternalProcess.RunAsync(PipelineProcess.DotnetHost,
-            [PipelineProcess.PipelineDll, "produce", "--stdin", "--model", trained.Directory, "--topic", topic, "--bootstrap-servers", kafka.BootstrapServers],
-            stdin: lines.ToString(), timeout: TimeSpan.FromMinutes(3));
+        List<string> arguments = [PipelineProcess.PipelineDll, "produce", "--stdin", "--model", trained.Directory, "--topic", topic, "--bootstrap-servers", kafka.BootstrapServers];
+        if (featurizerOnly)
+            arguments.Add("--featurizer-only");
+        var produce = await ExternalProcess.RunAsync(PipelineProcess.DotnetHost, arguments, stdin: lines.ToString(), timeout: TimeSpan.FromMinutes(3));
         output.WriteLine(produce.Stdout);
         output.WriteLine(produce.Stderr);
 
@@ -62,6 +65,8 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         Assert.True(summary["bytes_out"] < summary["bytes_in"] / 2, $"{summary["bytes_out"]} bytes out for {summary["bytes_in"]} in");
         var produced = await kafka.ReadAllAsync(topic, TimeSpan.FromSeconds(30));
         Assert.Equal(count, produced.Count);
+        var envelopeModes = produced.Select(m => m.Message.Value).Where(v => v[0] == CodecEnvelope.Magic).Select(v => v[1] & 0xF).Distinct();
+        Assert.Equal([featurizerOnly ? 0 : 1], envelopeModes);
         var producedIds = IdsOf([.. produced.Select(m => m.Message.Value)]);
         Assert.Equal(expected.Keys.Order(), producedIds.Order());
         for (var i = 0; i < produced.Count; i++)
