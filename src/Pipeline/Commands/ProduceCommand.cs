@@ -16,8 +16,17 @@ namespace EventPipeline.Host.Commands;
 
 /// <param name="FromTopic">Null: JSON lines from stdin.</param>
 /// <param name="FeaturizerOnly">Mode-0 envelopes: the featurizer without the network (a few bytes more, much less CPU).</param>
+/// <param name="KafkaProperties">Kafka:Properties:* from the configuration: all go to the source consumer; the security ones
+/// (security.*, sasl.*, ssl.*) also to the two producers.</param>
 internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
-    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false);
+    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null)
+{
+    public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> ProducerProperties => ConsumerProperties
+        .Where(p => p.Key.StartsWith("security.", StringComparison.Ordinal) || p.Key.StartsWith("sasl.", StringComparison.Ordinal) || p.Key.StartsWith("ssl.", StringComparison.Ordinal))
+        .ToDictionary(p => p.Key, p => p.Value);
+}
 
 /// <param name="BytesIn">Input bytes of the events that were sent (dead-lettered input is not counted).</param>
 internal sealed record CodecProduceSummary(long Read, long Coded, long Uncoded, long DeadLettered, long BytesIn, long BytesOut, long NotAcknowledged);
@@ -105,7 +114,8 @@ internal static class ProduceCommand
     internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration) => (new(
         parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
         parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
-        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only")),
+        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
+        configuration.GetSection("Kafka:Properties").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!)),
         parse.GetValue<bool>("--stdin"));
 
     internal static string? Check(CodecProduceRequest request, bool stdin)
@@ -192,7 +202,7 @@ internal static class ProduceCommand
         var logger = loggerFactory.CreateLogger("EventPipeline.Produce");
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
-        using var output = new TopicProducer(request.BootstrapServers, request.Topic, metrics, () => stop.Cancel());
+        using var output = new TopicProducer(request.BootstrapServers, request.Topic, request.ProducerProperties, metrics, () => stop.Cancel());
         var codec = EventCodec.Load(request.ModelDirectory, request.FeaturizerOnly);
         var encode = new CodecEncodeStage(EncodeOptions(request), codec, metrics);
         encode.Start(output.Block);
@@ -222,9 +232,13 @@ internal static class ProduceCommand
         }
 
         var commits = new OffsetCommitStage(metrics, loggerFactory.CreateLogger<OffsetCommitStage>());
-        var source = new KafkaSourceStage(new KafkaSourceOptions { BootstrapServers = request.BootstrapServers, Topic = request.FromTopic, GroupId = request.Group! },
+        var source = new KafkaSourceStage(new KafkaSourceOptions
+            {
+                BootstrapServers = request.BootstrapServers, Topic = request.FromTopic, GroupId = request.Group!, ClientProperties = request.ConsumerProperties,
+            },
             commits, metrics, loggerFactory.CreateLogger<KafkaSourceStage>());
-        using var deadLetter = new DeadLetterStage(new DeadLetterOptions { BootstrapServers = request.BootstrapServers, Topic = $"{request.FromTopic}.dlq" },
+        using var deadLetter = new DeadLetterStage(
+            new DeadLetterOptions { BootstrapServers = request.BootstrapServers, Topic = $"{request.FromTopic}.dlq", ClientProperties = request.ProducerProperties },
             metrics, loggerFactory.CreateLogger<DeadLetterStage>());
         decode.LinkTo(encode.Input, deadLetter.Block);
         _ = decode.Block.Completion.ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
@@ -322,21 +336,24 @@ internal static class ProduceCommand
         private readonly Prometheus.Counter.Child _failedCounter;
         private long _coded, _uncoded, _bytesIn, _bytesOut, _failed;
 
-        public TopicProducer(string bootstrapServers, string topic, PipelineMetrics metrics, Action onFailure)
+        public TopicProducer(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> clientProperties, PipelineMetrics metrics, Action onFailure)
         {
             _topic = topic;
             _onFailure = onFailure;
             // Created now, at zero: "nothing produced" must be a series at 0 for the alert, not a missing one.
             _acknowledged = metrics.StageMessages.WithLabels(StageName, "ok");
             _failedCounter = metrics.StageMessages.WithLabels(StageName, "failed");
-            _producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig
+            var config = new ProducerConfig
             {
                 BootstrapServers = bootstrapServers,
                 Acks = Acks.All,
                 EnableIdempotence = true,
                 LingerMs = 5,
                 ClientId = $"event-pipeline-produce-{Environment.MachineName}",
-            }).Build();
+            };
+            foreach (var (key, value) in clientProperties)
+                config.Set(key, value);
+            _producer = new ProducerBuilder<byte[], byte[]>(config).Build();
             Block = new ActionBlock<EncodedMessage>(ProduceAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = QueueCapacity });
             Completion = Block.Completion.ContinueWith(_ => WaitForAcknowledgementsAsync(), TaskScheduler.Default).Unwrap();
         }

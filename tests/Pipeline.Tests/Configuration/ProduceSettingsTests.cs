@@ -36,6 +36,28 @@ public sealed class ProduceSettingsTests
     }
 
     [Fact]
+    public void Kafka_properties_reach_the_source_consumer_and_their_security_part_the_producers()
+    {
+        var parse = ProduceCommand.Create().Parse(["--from-topic", "raw", "--group", "g", "--topic", "events", "--model", "m", "--featurizer-only"]);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = "broker:9093",
+            ["Kafka:Properties:security.protocol"] = "SASL_SSL",
+            ["Kafka:Properties:sasl.mechanism"] = "SCRAM-SHA-512",
+            ["Kafka:Properties:ssl.ca.location"] = "/etc/ca.pem",
+            ["Kafka:Properties:session.timeout.ms"] = "30000",
+        }).Build();
+
+        var (request, stdin) = ProduceCommand.ReadRequest(parse, configuration);
+
+        Assert.False(stdin);
+        Assert.True(request.FeaturizerOnly);
+        Assert.Equal("broker:9093", request.BootstrapServers);
+        Assert.Equal(4, request.ConsumerProperties.Count);
+        Assert.Equal(["sasl.mechanism", "security.protocol", "ssl.ca.location"], request.ProducerProperties.Keys.Order());
+    }
+
+    [Fact]
     public async Task Health_fails_and_readiness_ends_once_a_watched_stage_faults()
     {
         var health = new ProduceHealth();

@@ -241,7 +241,7 @@ public sealed partial class KustomizeManifestTests
             Assert.Equal(value, service.Map("metadata", "labels")[key]);
     }
 
-    [GeneratedRegex(@"^PIPELINE_(Kafka__BootstrapServers|Metrics__(Port|Host)|Logging__\w+(__\w+)*)$")]
+    [GeneratedRegex(@"^PIPELINE_(Kafka__BootstrapServers|Kafka__Properties__[\w.]+|Metrics__(Port|Host)|Logging__\w+(__\w+)*)$")]
     private static partial Regex ProduceReads();
 
     [GeneratedRegex(@"dotnet publish .* -o (\S+)")]
