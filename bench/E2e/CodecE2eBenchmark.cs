@@ -136,6 +136,11 @@ internal static class CodecE2eBenchmark
             BatchNumMessages = 10_000, QueueBufferingMaxMessages = 500_000,
         }).Build();
         Error? failure = null;
+        void OnDelivery(DeliveryReport<Null, byte[]> report)
+        {
+            if (report.Error.IsError)
+                failure ??= report.Error;
+        }
         long rawBytes = 0, codedBytes = 0, codedCount = 0, featurizedBytes = 0, featurizedCount = 0, sent = 0;
         var batch = new List<(byte[] Json, AnalyticsEvent Event)>(4096);
         var envelopes = new byte[]?[4096];
@@ -159,12 +164,12 @@ internal static class CodecE2eBenchmark
                 codedCount += envelopes[i] is null ? 0 : 1;
                 rawBytes += batch[i].Json.Length;
                 codedBytes += coded.Length;
-                Produce(producer, new TopicPartition(RawTopic, partition), batch[i].Json, ref failure);
-                Produce(producer, new TopicPartition(CodedTopic, partition), coded, ref failure);
+                TopicLoader.Produce(producer, new TopicPartition(RawTopic, partition), batch[i].Json, OnDelivery);
+                TopicLoader.Produce(producer, new TopicPartition(CodedTopic, partition), coded, OnDelivery);
                 var featurized = featurizedEnvelopes[i] ?? EventGenerator.ToJson(batch[i].Event);
                 featurizedCount += featurizedEnvelopes[i] is null ? 0 : 1;
                 featurizedBytes += featurized.Length;
-                Produce(producer, new TopicPartition(FeaturizedTopic, partition), featurized, ref failure);
+                TopicLoader.Produce(producer, new TopicPartition(FeaturizedTopic, partition), featurized, OnDelivery);
             }
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
@@ -178,24 +183,6 @@ internal static class CodecE2eBenchmark
         Console.WriteLine($"Loaded both topics in {clock.Elapsed.TotalSeconds:F1} s; watermarks verified");
         return (new TopicLoad(RawTopic, events, rawBytes, 0), new TopicLoad(CodedTopic, events, codedBytes, codedCount),
             new TopicLoad(FeaturizedTopic, events, featurizedBytes, featurizedCount));
-    }
-
-    private static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, ref Error? failure)
-    {
-        Error? error = null;
-        while (true)
-        {
-            try
-            {
-                producer.Produce(target, new Message<Null, byte[]> { Value = value }, r => error ??= r.Error.IsError ? r.Error : null);
-                break;
-            }
-            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-            {
-                producer.Poll(TimeSpan.FromMilliseconds(50));
-            }
-        }
-        failure ??= error;
     }
 
     private static void SaveChart(Dictionary<string, List<double>> runs, TopicLoad[] topics, string path)

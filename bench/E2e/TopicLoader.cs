@@ -55,24 +55,29 @@ internal static class TopicLoader
         foreach (var payload in PeerPayloads(events, partitions))
         {
             ct.ThrowIfCancellationRequested();
-            var target = new TopicPartition(topic, new Partition((int)(i++ % partitions)));
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(target, new Message<Null, byte[]> { Value = payload }, r => failure ??= r.Error.IsError ? r.Error : null);
-                    break;
-                }
-                catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
-            }
+            Produce(producer, new TopicPartition(topic, new Partition((int)(i++ % partitions))), payload, r => failure ??= r.Error.IsError ? r.Error : null);
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
             ct.ThrowIfCancellationRequested();
         if (failure is not null)
             throw new KafkaException(failure);
+    }
+
+    /// <summary>Produces one message, serving delivery reports while the client's queue is full instead of failing.</summary>
+    public static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, Action<DeliveryReport<Null, byte[]>> onDelivery)
+    {
+        while (true)
+        {
+            try
+            {
+                producer.Produce(target, new Message<Null, byte[]> { Value = value }, onDelivery);
+                return;
+            }
+            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            {
+                producer.Poll(TimeSpan.FromMilliseconds(50));
+            }
+        }
     }
 
     /// <summary>Throws unless every partition still starts at offset 0 and the high watermarks add up to <paramref name="events"/>.</summary>
