@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using EventPipeline.Bench.E2e;
 using EventPipeline.Models;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Codec;
@@ -166,7 +167,7 @@ internal static class CodecBenchmark
             }
             runs[run] = data.Count / clock.Elapsed.TotalSeconds;
         }
-        return new Result(codecName, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, Median(runs), runs, mismatches,
+        return new Result(codecName, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches,
             Math.Round((double)corrections / data.Count, 3));
     }
 
@@ -189,7 +190,7 @@ internal static class CodecBenchmark
             }
             runs[run] = data.Count / clock.Elapsed.TotalSeconds;
         }
-        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, Median(runs), runs, mismatches);
+        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches);
     }
 
     /// <summary>zstd over newline-joined batches: what a producer batching its own messages could reach.</summary>
@@ -227,12 +228,6 @@ internal static class CodecBenchmark
             }
             runs[run] = data.Count / clock.Elapsed.TotalSeconds;
         }
-        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, Median(runs), runs, mismatches);
-    }
-
-    internal static double Median(double[] values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches);
     }
 }

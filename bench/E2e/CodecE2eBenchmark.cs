@@ -81,9 +81,9 @@ internal static class CodecE2eBenchmark
                 }
             }
 
-            var off = CodecBenchmark.Median([.. runs["codec_off"]]);
-            var on = CodecBenchmark.Median([.. runs["codec_on"]]);
-            var featurizerOnly = CodecBenchmark.Median([.. runs["codec_featurizer_only"]]);
+            var off = E2eReport.Median(runs["codec_off"]);
+            var on = E2eReport.Median(runs["codec_on"]);
+            var featurizerOnly = E2eReport.Median(runs["codec_featurizer_only"]);
             var verdict = $"codec on: {on:N0} ev/s = {on / off:F2}x codec off ({off:N0}), bytes on the wire {coded.ValueBytes / (double)raw.ValueBytes:F2}x " +
                           $"({coded.ValueBytes / (double)coded.Messages:F1} vs {raw.ValueBytes / (double)raw.Messages:F1} B/event); featurizer-only envelopes: " +
                           $"{featurizerOnly:N0} ev/s = {featurizerOnly / off:F2}x, {featurized.ValueBytes / (double)featurized.Messages:F1} B/event";
@@ -192,7 +192,8 @@ internal static class CodecE2eBenchmark
         var speed = multiplot.GetPlot(0);
         var bytes = multiplot.GetPlot(1);
         string[] names = ["codec_off", "codec_on", "codec_featurizer_only"];
-        speed.Add.Bars(names.Select((n, i) => new Bar { Position = i, Value = CodecBenchmark.Median([.. runs[n]]), Label = CodecBenchmark.Median([.. runs[n]]).ToString("N0", CultureInfo.InvariantCulture) }).ToList());
+        var medians = names.Select(n => E2eReport.Median(runs[n])).ToArray();
+        speed.Add.Bars(medians.Select((m, i) => new Bar { Position = i, Value = m, Label = m.ToString("N0", CultureInfo.InvariantCulture) }).ToList());
         foreach (var (i, n) in names.Index())
         {
             foreach (var v in runs[n])
