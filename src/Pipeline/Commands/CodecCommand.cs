@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Confluent.Kafka;
 using EventPipeline.Models;
@@ -101,25 +102,15 @@ internal static class CodecCommand
             var failed = 0;
             var lineNumber = 0;
             var stdout = Console.Out;
-            var lines = new List<string>(LineBatch);
             using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
-            while (true)
+            await foreach (var lines in ReadLineBatchesAsync(stdin, cancellationToken).ConfigureAwait(false))
             {
-                lines.Clear();
-                while (lines.Count < LineBatch && await stdin.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-                    lines.Add(line);
-                if (lines.Count == 0)
-                    break;
                 var events = new List<AnalyticsEvent>(lines.Count);
-                var positions = new List<int>(lines.Count);
                 for (var i = 0; i < lines.Count; i++)
                 {
                     var result = decoder.Decode(Encoding.UTF8.GetBytes(lines[i]));
                     if (result.IsSuccess)
-                    {
                         events.Add(result.Event!);
-                        positions.Add(i);
-                    }
                     else
                     {
                         failed++;
@@ -143,16 +134,10 @@ internal static class CodecCommand
             var decoder = new EventDecoder(new EventDecoderOptions());
             var failed = 0;
             var lineNumber = 0;
-            var lines = new List<string>(LineBatch);
             using var stdin = new StreamReader(Console.OpenStandardInput(), Encoding.UTF8);
             using var stdout = Console.OpenStandardOutput();
-            while (true)
+            await foreach (var lines in ReadLineBatchesAsync(stdin, cancellationToken).ConfigureAwait(false))
             {
-                lines.Clear();
-                while (lines.Count < LineBatch && await stdin.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-                    lines.Add(line);
-                if (lines.Count == 0)
-                    break;
                 var payloads = new ReadOnlyMemory<byte>[lines.Count];
                 var errors = new string?[lines.Count];
                 for (var i = 0; i < lines.Count; i++)
@@ -199,6 +184,23 @@ internal static class CodecCommand
             return failed == 0 ? 0 : 1;
         });
         return new Command("codec", "Encode and decode events with a trained codec model.") { encode, decode };
+    }
+
+    /// <summary>Lines in batches of up to <see cref="LineBatch"/>: one encode or decode call (one forward pass) per batch.</summary>
+    private static async IAsyncEnumerable<List<string>> ReadLineBatchesAsync(TextReader reader, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var lines = new List<string>(LineBatch);
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lines.Add(line);
+            if (lines.Count == LineBatch)
+            {
+                yield return lines;
+                lines = new List<string>(LineBatch);
+            }
+        }
+        if (lines.Count > 0)
+            yield return lines;
     }
 
     internal static async Task<(List<AnalyticsEvent> Events, int Rejected)> ReadJsonLinesAsync(TextReader reader, int max, CancellationToken cancellationToken)
