@@ -69,6 +69,36 @@ internal static class FaultScenario
             Assert.True(failures == 0, $"{failures} deliveries to {topic} failed");
         });
 
+    /// <summary>Starts a worker, waits until <paramref name="table"/> holds more than <paramref name="threshold"/> rows, and SIGKILLs it.</summary>
+    public static async Task KillOnceRowsExceedAsync(IReadOnlyList<string> args, LocalClickHouseServer server, string table, long threshold, string name,
+        ITestOutputHelper output)
+    {
+        using var victim = PipelineProcess.Start(args, output, name);
+        await EndToEnd.WaitUntilAsync(async () => await server.CountAsync(table) > threshold || victim.HasExited, StepTimeout,
+            $"more than {threshold} rows ({name})", TimeSpan.FromMilliseconds(20));
+        Assert.False(victim.HasExited, $"{name} exited by itself: {victim.Stderr}");
+        victim.Kill();
+        await victim.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        output.WriteLine($"Killed {name} at {await server.CountAsync(table)} rows");
+    }
+
+    /// <summary>
+    /// The last worker of a kill test: runs until every event is accounted for, must drain and exit 0 on SIGTERM, then
+    /// the exactly-once verdict.
+    /// </summary>
+    public static async Task RunSurvivorAndAssertExactlyOnceAsync(IReadOnlyList<string> args, KafkaFixture kafka, LocalClickHouseServer server,
+        string table, string topic, int good, int malformed, ITestOutputHelper output)
+    {
+        using (var survivor = PipelineProcess.Start(args, output, "final"))
+        {
+            await WaitForEverythingAsync(kafka, server, table, topic, good, malformed, () => survivor.HasExited);
+            Assert.False(survivor.HasExited, $"the worker exited: {survivor.Stderr}");
+            survivor.Terminate();
+            Assert.Equal(0, await survivor.WaitForExitAsync(TimeSpan.FromSeconds(40)));
+        }
+        await AssertExactlyOnceAsync(output, kafka, server, table, topic, good, malformed);
+    }
+
     public static async Task<List<DeadLetter>> ReadDeadLettersAsync(KafkaFixture kafka, string deadLetterTopic) =>
         [.. (await kafka.ReadAllAsync(deadLetterTopic, StepTimeout)).Select(letter => new DeadLetter(
             int.Parse(Header(letter, DeadLetterStage.PartitionHeader), CultureInfo.InvariantCulture),
