@@ -41,6 +41,13 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
     private int[] _sideEnds = new int[256];
     private float[] _logits = [];
 
+    // Reused across batches: a batch of 4096 makes these 150-350 KB each, which would land on the large object heap
+    // on every call.
+    private long[] _input = [];
+    private long[] _codes = [];
+    private int[] _predicted = [];
+    private float[] _margins = [];
+
     internal EventCodec(CodecMetadata metadata, CodecNetwork? network, Device device)
     {
         Metadata = metadata;
@@ -87,11 +94,8 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
             _sideEnds[i] = _side.Length;
         }
 
-        float[]? margins = null;
-        long[]? predicted = null;
-        long[]? codes = null;
         if (_network is not null && count > 0)
-            (codes, predicted, margins) = RunEncoder(count);
+            RunEncoder(count);
 
         for (var i = 0; i < count; i++)
         {
@@ -114,11 +118,11 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
             }
             else
             {
-                PackLatent(codes.AsSpan(i * Metadata.Network.LatentDims, Metadata.Network.LatentDims), _envelope.Reserve(Metadata.Network.LatentBytes));
+                PackLatent(_codes.AsSpan(i * Metadata.Network.LatentDims, Metadata.Network.LatentDims), _envelope.Reserve(Metadata.Network.LatentBytes));
                 uint mask = 0;
                 for (var f = 0; f < FieldCount; f++)
                 {
-                    if (predicted![i * FieldCount + f] != indices[f] || !(margins![i * FieldCount + f] >= DecisionMargin)) // NaN too
+                    if (_predicted[i * FieldCount + f] != indices[f] || !(_margins[i * FieldCount + f] >= DecisionMargin)) // NaN too
                         mask |= 1u << f;
                 }
                 _envelope.VarUInt(mask);
@@ -144,7 +148,6 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
         var checks = new ushort[count];
         var valid = new bool[count];
         var latentDims = Metadata.Network.LatentDims;
-        var codes = _network is null ? null : new long[count * latentDims];
         for (var i = 0; i < count; i++)
         {
             try
@@ -160,7 +163,7 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
                 }
                 else
                 {
-                    UnpackLatent(reader.Bytes(Metadata.Network.LatentBytes), codes.AsSpan(i * latentDims, latentDims));
+                    UnpackLatent(reader.Bytes(Metadata.Network.LatentBytes), _codes.AsSpan(i * latentDims, latentDims));
                     masks[i] = (uint)reader.VarIndex(1 << FieldCount, "correction mask");
                     for (var f = 0; f < FieldCount; f++)
                     {
@@ -179,13 +182,13 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
 
         if (_network is not null && Enumerable.Range(0, count).Any(i => valid[i] && masks[i] != FullMask))
         {
-            var predicted = RunDecoder(codes!, count);
+            RunDecoder(count);
             for (var i = 0; i < count; i++)
             {
                 for (var f = 0; f < FieldCount; f++)
                 {
                     if ((masks[i] & (1u << f)) == 0)
-                        _indices[i * FieldCount + f] = (int)predicted[i * FieldCount + f];
+                        _indices[i * FieldCount + f] = _predicted[i * FieldCount + f];
                 }
             }
         }
@@ -247,21 +250,24 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
         return (ushort)_crc.GetCurrentHashAsUInt32();
     }
 
-    private (long[] Codes, long[] Predicted, float[] Margins) RunEncoder(int count)
+    /// <summary>
+    /// Runs encoder and decoder over the batch's indices: the latent codes into <see cref="_codes"/>, each field's
+    /// predicted index and the margin between its top two logits into <see cref="_predicted"/> and <see cref="_margins"/>.
+    /// </summary>
+    private void RunEncoder(int count)
     {
+        var values = count * FieldCount;
+        for (var i = 0; i < values; i++)
+            _input[i] = _indices[i];
         float[] logits;
-        long[] codes;
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            var input = tensor(Array.ConvertAll(_indices[..(count * FieldCount)], i => (long)i), [count, FieldCount]).to(_device);
-            var codeTensor = _network!.EncodeCodes(input);
-            codes = codeTensor.cpu().data<long>().ToArray();
+            var codeTensor = _network!.EncodeCodes(ToTensor(_input.AsSpan(0, values), count, FieldCount).to(_device));
+            CopyFromTensor(codeTensor, _codes.AsSpan(0, count * Metadata.Network.LatentDims));
             logits = CopyLogits(_network.DecodeCodes(codeTensor), count);
         }
         // Top two per field on the CPU copy (SIMD): a dozen small torch ops per batch on narrowed views cost more.
-        var predicted = new long[count * FieldCount];
-        var margins = new float[count * FieldCount];
         var classes = _network.TotalClasses;
         for (var i = 0; i < count; i++)
         {
@@ -275,30 +281,47 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
                     second = TensorPrimitives.Max(head[..best]);
                 if (best < head.Length - 1)
                     second = Math.Max(second, TensorPrimitives.Max(head[(best + 1)..]));
-                predicted[i * FieldCount + f] = best;
-                margins[i * FieldCount + f] = head[best] - second;
+                _predicted[i * FieldCount + f] = best;
+                _margins[i * FieldCount + f] = head[best] - second;
             }
         }
-        return (codes, predicted, margins);
     }
 
-    private long[] RunDecoder(long[] codes, int count)
+    /// <summary>Runs the decoder over the batch's latent codes (<see cref="_codes"/>): each field's argmax into <see cref="_predicted"/>.</summary>
+    private void RunDecoder(int count)
     {
         float[] logits;
         using (var scope = NewDisposeScope())
         using (no_grad())
-            logits = CopyLogits(_network!.DecodeCodes(tensor(codes, [count, Metadata.Network.LatentDims]).to(_device)), count);
-        var predicted = new long[count * FieldCount];
+        {
+            var codes = ToTensor(_codes.AsSpan(0, count * Metadata.Network.LatentDims), count, Metadata.Network.LatentDims);
+            logits = CopyLogits(_network!.DecodeCodes(codes.to(_device)), count);
+        }
         var classes = _network.TotalClasses;
         for (var i = 0; i < count; i++)
         {
             var row = logits.AsSpan(i * classes, classes);
             for (var f = 0; f < FieldCount; f++)
-            {
-                predicted[i * FieldCount + f] = TensorPrimitives.IndexOfMax(row.Slice(_network.HeadOffsets[f], _featurizer.FieldSizes[f]));
-            }
+                _predicted[i * FieldCount + f] = TensorPrimitives.IndexOfMax(row.Slice(_network.HeadOffsets[f], _featurizer.FieldSizes[f]));
         }
-        return predicted;
+    }
+
+    /// <summary>A CPU int64 tensor (rows x columns) holding <paramref name="values"/>, filled by one copy.</summary>
+    private static Tensor ToTensor(ReadOnlySpan<long> values, int rows, int columns)
+    {
+        var result = empty([rows, columns], ScalarType.Int64);
+        MemoryMarshal.AsBytes(values).CopyTo(result.bytes);
+        return result;
+    }
+
+    /// <summary>
+    /// Copies a tensor's values through its raw CPU bytes: TensorAccessor.CopyTo goes element by element and costs
+    /// more than the network.
+    /// </summary>
+    private static void CopyFromTensor<T>(Tensor source, Span<T> destination) where T : unmanaged
+    {
+        using var host = source.cpu().contiguous();
+        MemoryMarshal.Cast<byte, T>(host.bytes).CopyTo(destination);
     }
 
     /// <summary>The logits on the CPU in a buffer reused across batches (B x all classes, row-major).</summary>
@@ -307,9 +330,7 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
         var size = count * _network!.TotalClasses;
         if (_logits.Length < size)
             _logits = new float[size];
-        // The raw bytes of the CPU tensor: TensorAccessor.CopyTo goes element by element and costs more than the network.
-        using var host = logits.cpu().contiguous();
-        MemoryMarshal.Cast<byte, float>(host.bytes).CopyTo(_logits);
+        CopyFromTensor(logits, _logits.AsSpan(0, size));
         return _logits;
     }
 
@@ -348,6 +369,12 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
             _indices = new int[count * FieldCount * 2];
         if (_sideEnds.Length < count)
             _sideEnds = new int[count * 2];
+        if (_network is null || _input.Length >= count * FieldCount)
+            return;
+        _input = new long[count * FieldCount];
+        _predicted = new int[count * FieldCount];
+        _margins = new float[count * FieldCount];
+        _codes = new long[count * Metadata.Network.LatentDims];
     }
 
     public void Dispose() => _network?.Dispose();
