@@ -32,10 +32,8 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     private readonly LocalClickHouseLayout _layout;
     private readonly string _serverBinary;
     private readonly string _displayName = $"pipeline-dev-{Guid.NewGuid():N}";
-    private readonly Lock _consoleGate = new();
     private HttpClient _http = new();
-    private Process? _process;
-    private StreamWriter? _consoleLog;
+    private LoggedChildProcess? _child;
     private bool _disposed;
 
     private LocalClickHouseServer(string stateDirectory, LocalClickHouseOptions options)
@@ -110,29 +108,18 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     /// <summary>Asks the server to shut down (SIGTERM) and waits for it; SIGKILL if it takes over 30 s.</summary>
     public async Task StopAsync()
     {
-        if (_process is not { } process)
+        if (_child is not { } child)
         {
             return;
         }
 
-        if (!process.HasExited)
+        if (!child.HasExited)
         {
             // The server waits out each open keep-alive connection (keep_alive_timeout) before it exits;
             // replacing the client closes ours.
             _http.Dispose();
             _http = new HttpClient();
-
-            // Fails only when the server has exited meanwhile.
-            _ = NativeMethods.kill(process.Id, NativeMethods.SigTerm);
-            using var timeout = new CancellationTokenSource(ShutdownTimeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill();
-            }
+            await child.TerminateAsync(ShutdownTimeout).ConfigureAwait(false);
         }
 
         ReleaseProcess();
@@ -141,7 +128,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     /// <summary>Kills the server at once (SIGKILL), as a crash would; <see cref="StartAgainAsync"/> brings it back.</summary>
     public void Kill()
     {
-        _process?.Kill();
+        _child?.Process.Kill();
         ReleaseProcess();
     }
 
@@ -149,7 +136,7 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     public async Task StartAgainAsync(CancellationToken ct = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_process is not null)
+        if (_child is not null)
         {
             throw new InvalidOperationException("The server is still running: Kill or StopAsync it first.");
         }
@@ -214,16 +201,16 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     private async Task<string?> LaunchAsync(CancellationToken ct)
     {
         var errorLogStart = File.Exists(_layout.ErrorLogPath) ? new FileInfo(_layout.ErrorLogPath).Length : 0;
-        var process = StartProcess();
+        var child = StartProcess();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.StartupTimeout);
         try
         {
             while (!await PingAsync(deadline.Token).ConfigureAwait(false) || !await IsOursAsync(deadline.Token).ConfigureAwait(false))
             {
-                if (process.HasExited)
+                if (child.HasExited)
                 {
-                    var exitCode = process.ExitCode;
+                    var exitCode = child.Process.ExitCode;
                     ReleaseProcess();
                     return $"clickhouse-server exited with code {exitCode} while starting. {ErrorLogTail(errorLogStart)}";
                 }
@@ -246,65 +233,19 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
         }
     }
 
-    private Process StartProcess()
+    private LoggedChildProcess StartProcess()
     {
-        var startInfo = new ProcessStartInfo(_serverBinary)
-        {
-            WorkingDirectory = StateDirectory,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
+        var startInfo = new ProcessStartInfo(_serverBinary) { WorkingDirectory = StateDirectory };
         startInfo.ArgumentList.Add(_layout.ConfigArgument);
-        var process = new Process { StartInfo = startInfo };
-        process.OutputDataReceived += CopyToConsoleLog;
-        process.ErrorDataReceived += CopyToConsoleLog;
-        process.Start();
-        _process = process;
-        File.WriteAllText(_layout.PidPath, process.Id.ToString(CultureInfo.InvariantCulture));
-
         // librdkafka inside the server's Kafka engine reports to stderr, never to the server's own log.
-        lock (_consoleGate)
-        {
-            _consoleLog = new StreamWriter(_layout.ConsoleLogPath, append: true) { AutoFlush = true };
-        }
-
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private void CopyToConsoleLog(object sender, DataReceivedEventArgs e)
-    {
-        if (e.Data is null)
-        {
-            return;
-        }
-
-        lock (_consoleGate)
-        {
-            _consoleLog?.WriteLine(e.Data);
-        }
+        _child = LoggedChildProcess.Start(startInfo, _layout.ConsoleLogPath, _layout.PidPath);
+        return _child;
     }
 
     private void ReleaseProcess()
     {
-        if (_process is null)
-        {
-            return;
-        }
-
-        // The parameterless wait also waits until the redirected output has been copied.
-        _process.WaitForExit();
-        _process.Dispose();
-        _process = null;
-        lock (_consoleGate)
-        {
-            _consoleLog?.Dispose();
-            _consoleLog = null;
-        }
-
-        File.Delete(_layout.PidPath);
+        _child?.Release();
+        _child = null;
     }
 
     private async Task<bool> PingAsync(CancellationToken ct)

@@ -34,9 +34,7 @@ public sealed class LocalZooKeeper : IAsyncDisposable
     private static readonly TimeSpan StartupTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(10);
 
-    private readonly Lock _logGate = new();
-    private Process? _process;
-    private StreamWriter? _log;
+    private LoggedChildProcess? _child;
     private bool _disposed;
 
     private LocalZooKeeper(string stateDirectory) => StateDirectory = stateDirectory;
@@ -86,9 +84,9 @@ public sealed class LocalZooKeeper : IAsyncDisposable
     /// <summary>Kills ZooKeeper at once (SIGKILL).</summary>
     public void Kill()
     {
-        if (_process is { HasExited: false } process)
+        if (_child is { HasExited: false } child)
         {
-            process.Kill(entireProcessTree: true);
+            child.Process.Kill(entireProcessTree: true);
         }
 
         ReleaseProcess();
@@ -97,25 +95,12 @@ public sealed class LocalZooKeeper : IAsyncDisposable
     /// <summary>Asks ZooKeeper to stop (SIGTERM: the JVM runs its shutdown hooks) and waits; SIGKILL after 10 s.</summary>
     public async Task StopAsync()
     {
-        if (_process is not { } process)
+        if (_child is not { } child)
         {
             return;
         }
 
-        if (!process.HasExited)
-        {
-            _ = NativeMethods.kill(process.Id, NativeMethods.SigTerm);
-            using var timeout = new CancellationTokenSource(ShutdownTimeout);
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-            }
-        }
-
+        await child.TerminateAsync(ShutdownTimeout, entireProcessTree: true).ConfigureAwait(false);
         ReleaseProcess();
     }
 
@@ -179,16 +164,16 @@ public sealed class LocalZooKeeper : IAsyncDisposable
     private async Task<string?> LaunchAsync(CancellationToken ct)
     {
         var logStart = File.Exists(LogPath) ? new FileInfo(LogPath).Length : 0;
-        var process = StartProcess();
+        var child = StartProcess();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(StartupTimeout);
         try
         {
             while (!await AnswersRuokAsync(deadline.Token).ConfigureAwait(false))
             {
-                if (process.HasExited)
+                if (child.HasExited)
                 {
-                    var exitCode = process.ExitCode;
+                    var exitCode = child.Process.ExitCode;
                     ReleaseProcess();
                     return $"ZooKeeper exited with code {exitCode} while starting. {LogTail(logStart)}";
                 }
@@ -210,14 +195,11 @@ public sealed class LocalZooKeeper : IAsyncDisposable
         }
     }
 
-    private Process StartProcess()
+    private LoggedChildProcess StartProcess()
     {
         var startInfo = new ProcessStartInfo(JavaBinary)
         {
             WorkingDirectory = StateDirectory,
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
         };
         foreach (var argument in new[]
         {
@@ -233,20 +215,8 @@ public sealed class LocalZooKeeper : IAsyncDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
-        var process = new Process { StartInfo = startInfo };
-        process.OutputDataReceived += CopyToLog;
-        process.ErrorDataReceived += CopyToLog;
-        lock (_logGate)
-        {
-            _log = new StreamWriter(LogPath, append: true) { AutoFlush = true };
-        }
-
-        process.Start();
-        _process = process;
-        File.WriteAllText(PidPath, process.Id.ToString(CultureInfo.InvariantCulture));
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        _child = LoggedChildProcess.Start(startInfo, LogPath, PidPath);
+        return _child;
     }
 
     private async Task<bool> AnswersRuokAsync(CancellationToken ct)
@@ -282,37 +252,10 @@ public sealed class LocalZooKeeper : IAsyncDisposable
         }
     }
 
-    private void CopyToLog(object sender, DataReceivedEventArgs e)
-    {
-        if (e.Data is null)
-        {
-            return;
-        }
-
-        lock (_logGate)
-        {
-            _log?.WriteLine(e.Data);
-        }
-    }
-
     private void ReleaseProcess()
     {
-        if (_process is null)
-        {
-            return;
-        }
-
-        // The parameterless wait also waits until the redirected output has been copied.
-        _process.WaitForExit();
-        _process.Dispose();
-        _process = null;
-        lock (_logGate)
-        {
-            _log?.Dispose();
-            _log = null;
-        }
-
-        File.Delete(PidPath);
+        _child?.Release();
+        _child = null;
     }
 
     /// <summary>
@@ -358,10 +301,7 @@ public sealed class LocalZooKeeper : IAsyncDisposable
 
     private string LogTail(long start)
     {
-        lock (_logGate)
-        {
-            _log?.Flush();
-        }
+        _child?.FlushLog();
 
         if (!File.Exists(LogPath))
         {
