@@ -42,28 +42,17 @@ public sealed class ClickHouseUnreachableTests(KafkaFixture kafka, ITestOutputHe
 
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly string _stateDirectory = Path.Combine(Path.GetTempPath(), $"pipeline-tests-unreachable-{Guid.NewGuid():N}");
-    private LocalClickHouseServer? _server;
+    // A server of its own, not the collection's: this test stops and restarts it.
+    private readonly ClickHouseFixture _clickHouse = new();
 
-    public async Task InitializeAsync() => _server = await LocalClickHouseServer.StartAsync(_stateDirectory);
+    public Task InitializeAsync() => _clickHouse.InitializeAsync();
 
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        if (Directory.Exists(_stateDirectory))
-        {
-            Directory.Delete(_stateDirectory, recursive: true);
-        }
-    }
+    public Task DisposeAsync() => _clickHouse.DisposeAsync();
 
     [Fact]
     public async Task ConsumptionPausesWithBoundedMemoryAndNothingIsLost()
     {
-        var server = _server!;
+        var server = _clickHouse.Server;
         var topic = kafka.CreateTopic(Partitions);
         const string table = "events";
         await server.QueryAsync(ClickHouseFixture.EventsTableDdl(table));
