@@ -15,12 +15,7 @@ internal static class BatchingBenchmark
 {
     public static async Task<int> RunAsync(BatchingOptions options)
     {
-        using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            interrupt.Cancel();
-        };
+        using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));

@@ -13,12 +13,7 @@ internal static class E2eBenchmark
 {
     public static async Task<int> RunAsync(E2eOptions options)
     {
-        using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            interrupt.Cancel();
-        };
+        using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
         using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);

@@ -12,12 +12,7 @@ internal static class FaultsBenchmark
 {
     public static async Task<int> RunAsync(FaultsOptions options)
     {
-        using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            interrupt.Cancel();
-        };
+        using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
         var stateDir = Path.Combine(Path.GetTempPath(), $"bench-faults-{startedUtc:yyyyMMdd-HHmmss}");
