@@ -155,7 +155,17 @@ public sealed class KafkaFixture : IAsyncLifetime
                     $"did not reach their end within {timeout.TotalSeconds} s.");
             }
 
-            var result = consumer.Consume(left);
+            ConsumeResult<byte[]?, byte[]>? result;
+            try
+            {
+                result = consumer.Consume(left);
+            }
+            catch (ConsumeException ex) when (!ex.Error.IsFatal)
+            {
+                // A fetch failed (fault tests inject such errors into the whole cluster): the client fetches again.
+                continue;
+            }
+
             if (result is null || !ends.TryGetValue(result.TopicPartition, out var end) || result.Offset.Value >= end)
             {
                 continue;
