@@ -5,6 +5,7 @@ using EventPipeline.Stages.Batching;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.ExactlyOnce;
+using EventPipeline.Stages.Flow;
 using EventPipeline.Stages.Telemetry;
 using Microsoft.Extensions.Logging;
 
@@ -27,7 +28,11 @@ public sealed class PipelineWorker
     private ClickHouseSinkStage? _sink;
     private DeadLetterStage? _deadLetter;
     private OffsetCommitStage? _commits;
+    private CodecDecodeStage? _codec;
+    private DecodeStage? _decode;
+    private BatchingStage? _batch;
     private volatile bool _schemaLoaded;
+    private long _consumedBefore, _insertedBefore, _deadLetteredBefore;
 
     public PipelineWorker(PipelineSettings settings, PipelineMetrics metrics, ILoggerFactory loggerFactory,
         LatencyRecorder? latency = null, IBatchSizePolicy? policy = null)
@@ -39,43 +44,78 @@ public sealed class PipelineWorker
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
         _latency = latency;
         _policy = policy ?? settings.CreateBatchPolicy(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"));
+        // Registered once: a re-planned run replaces the stages these read.
+        metrics.Registry.AddBeforeCollectCallback(ExportQueueDepths);
     }
 
-    public long Consumed => _source?.Consumed ?? 0;
-    public long Inserted => _sink?.RowsInserted ?? 0;
-    public long DeadLettered => _deadLetter?.Acknowledged ?? 0;
+    /// <summary>Totals over every run of this worker (a table change re-plans and starts the stages again).</summary>
+    public long Consumed => Interlocked.Read(ref _consumedBefore) + (_source?.Consumed ?? 0);
+    public long Inserted => Interlocked.Read(ref _insertedBefore) + (_sink?.RowsInserted ?? 0);
+    public long DeadLettered => Interlocked.Read(ref _deadLetteredBefore) + (_deadLetter?.Acknowledged ?? 0);
     public long InFlight => _commits?.InFlight ?? 0;
     public bool IsPaused => _source?.IsPaused ?? false;
     public int AssignedPartitions => _commits?.Leases.Count ?? 0;
+
+    /// <summary>Times the worker re-planned its inserts because the table's columns changed.</summary>
+    public int Replans { get; private set; }
 
     /// <summary>Alive: no stage has failed. Ready (below): it knows its table and its inserts are not failing.</summary>
     public bool IsHealthy { get; private set; } = true;
 
     /// <remarks>
     /// Having no partitions is not "unready": with more replicas than partitions some pods idle by design, and an
-    /// unready pod would block rolling updates.
+    /// unready pod would block rolling updates. A source topic that does not exist is.
     /// </remarks>
-    public bool IsReady => IsHealthy && _schemaLoaded && _source is not null && _sink is { IsFailing: false };
+    public bool IsReady => IsHealthy && _schemaLoaded && _source is { TopicMissing: false } && _sink is { IsFailing: false };
 
-    /// <summary>Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds.</summary>
+    /// <summary>
+    /// Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds. When the target
+    /// table's columns change, drains the same way, plans the inserts for the new columns and starts again (a change
+    /// the events cannot be written into stops it with a <see cref="ConfigurationException"/> naming the column).
+    /// </summary>
+    /// <exception cref="StageFailedException">A stage failed (a permanent ClickHouse error, say); the worker drained
+    /// for at most Pipeline:DrainTimeoutSeconds, committed what is durable and stopped.</exception>
     public async Task RunAsync(CancellationToken stop)
     {
         _logger.LogInformation("Starting: {Settings}", _settings.Describe());
         var sinkOptions = _settings.ToSinkOptions();
-        var client = new ClickHouseHttpClient(sinkOptions.Url, sinkOptions.Database, sinkOptions.Username, sinkOptions.Password, sinkOptions.RequestTimeout,
+        using var client = new ClickHouseHttpClient(sinkOptions.Url, sinkOptions.Database, sinkOptions.Username, sinkOptions.Password, sinkOptions.RequestTimeout,
             sinkOptions.Settings);
-        var mapping = await LoadMappingAsync(client, stop).ConfigureAwait(false);
-        if (mapping is null)
+        while (true)
         {
-            client.Dispose();
-            return; // stopped before ClickHouse ever answered: nothing consumed, nothing to drain
+            var mapping = await LoadMappingAsync(client, stop).ConfigureAwait(false);
+            if (mapping is null)
+                return; // stopped before ClickHouse ever answered: nothing consumed, nothing to drain
+            try
+            {
+                await RunPlannedAsync(client, sinkOptions, mapping, stop).ConfigureAwait(false);
+                return;
+            }
+            catch (StageFailedException ex) when (ex.InnerException is TableSchemaChangedException changed && !stop.IsCancellationRequested)
+            {
+                Replans++;
+                _logger.LogWarning("{Change} Planning the inserts for the new columns and starting again; the messages not yet inserted are read again.",
+                    changed.Message);
+            }
+            IsHealthy = true;
+            _schemaLoaded = false;
+            Interlocked.Add(ref _consumedBefore, _source?.Consumed ?? 0);
+            Interlocked.Add(ref _insertedBefore, _sink?.RowsInserted ?? 0);
+            Interlocked.Add(ref _deadLetteredBefore, _deadLetter?.Acknowledged ?? 0);
         }
+    }
+
+    private async Task RunPlannedAsync(ClickHouseHttpClient client, ClickHouseSinkOptions sinkOptions, TableMapping mapping, CancellationToken stop)
+    {
         using var ledger = _settings.ExactlyOnce ? await PrepareExactlyOnceAsync(client, mapping, stop).ConfigureAwait(false) : null;
         _metrics.DeliveryGuarantee.WithLabels(ledger is null ? "at_least_once" : "exactly_once").Set(1);
         _schemaLoaded = true;
 
+        // Stopping and a failed stage both drain, for a bounded time: a pod that never exits is never restarted.
+        using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
         using var drainTimeout = new CancellationTokenSource();
-        using var onStop = stop.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(_settings.Pipeline.DrainTimeoutSeconds)));
+        var drainLimit = TimeSpan.FromSeconds(_settings.Pipeline.DrainTimeoutSeconds);
+        using var onStop = stopOrFault.Token.Register(() => drainTimeout.CancelAfter(drainLimit));
         var abort = drainTimeout.Token;
 
         var decoder = new EventDecoder(new EventDecoderOptions
@@ -87,22 +127,21 @@ public sealed class PipelineWorker
         var recovery = ledger is null ? null : new LedgerRecovery(ledger, _loggerFactory.CreateLogger<LedgerRecovery>());
         _source = new KafkaSourceStage(_settings.ToSourceOptions(), _commits, _metrics, _loggerFactory.CreateLogger<KafkaSourceStage>(),
             recovery is null ? null : recovery.Prepare);
-        var decode = new DecodeStage(_settings.ToDecodeOptions(), decoder, _metrics);
-        BatchingStage batch = ledger is null
+        var decode = _decode = new DecodeStage(_settings.ToDecodeOptions(), decoder, _metrics);
+        BatchingStage batch = _batch = ledger is null
             ? new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics)
             : new PartitionBatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, ledger, _metrics,
                 _loggerFactory.CreateLogger<PartitionBatchStage>());
-        using var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency);
+        var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency);
         using var deadLetter = _deadLetter = new DeadLetterStage(_settings.ToDeadLetterOptions(), _metrics, _loggerFactory.CreateLogger<DeadLetterStage>());
 
-        // Declared after the sink so that it is disposed (and flushed) before the client the two share.
         await using var telemetry = string.IsNullOrWhiteSpace(_settings.Telemetry.Table)
             ? null
             : new TelemetryWriter(new TelemetryOptions(_settings.Telemetry.Table,
                     string.IsNullOrWhiteSpace(_settings.Telemetry.Worker) ? Environment.MachineName : _settings.Telemetry.Worker),
                 client, _metrics, _loggerFactory.CreateLogger<TelemetryWriter>());
 
-        var codec = StartCodecStage(decode);
+        var codec = _codec = StartCodecStage(decode);
         decode.LinkTo(batch.Input, ledger is null ? deadLetter.Block : null);
         batch.Start(sink.Block, deadLetter.Block);
         sink.Start(deadLetter.Block, outcome =>
@@ -114,26 +153,26 @@ public sealed class PipelineWorker
         _ = Task.WhenAll(decode.Block.Completion, batch.Completion, sink.Block.Completion)
             .ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
 
-        _metrics.Registry.AddBeforeCollectCallback(() =>
-        {
-            if (codec is not null)
-                _metrics.StageQueueDepth.WithLabels(CodecDecodeStage.StageName).Set(codec.QueuedMessages);
-            _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
-            _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
-            _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
-            _metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(deadLetter.Block.InputCount);
-        });
-
         // A stage that faults would otherwise leave the source paused forever behind a full queue: stop consuming,
-        // report unhealthy (the orchestrator restarts the pod) and let the uncommitted messages be read again.
-        using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        Exception? stageFault = null;
-        foreach (var completion in new[] { codec?.Completion ?? Task.CompletedTask, batch.Completion, sink.Block.Completion, deadLetter.Block.Completion })
+        // report unhealthy, drain what can be drained, and end (the orchestrator restarts the pod; what was not
+        // inserted is read again).
+        (string Name, Task Completion)[] stages =
+        [
+            (ClickHouseSinkStage.StageName, sink.Block.Completion), (DeadLetterStage.StageName, deadLetter.Block.Completion),
+            (CodecDecodeStage.StageName, codec?.Completion ?? Task.CompletedTask), (BatchStage.StageName, batch.Completion),
+        ];
+        foreach (var (name, completion) in stages)
         {
             _ = completion.ContinueWith(task =>
             {
-                Interlocked.CompareExchange(ref stageFault, task.Exception!.GetBaseException(), null);
-                IsHealthy = false;
+                var fault = task.Exception!.GetBaseException();
+                // A stage whose next stage stopped only echoes that stage's failure, which is reported on its own.
+                if (fault is not (TableSchemaChangedException or DownstreamStoppedException))
+                {
+                    IsHealthy = false;
+                    _logger.LogError("Stage {Stage} failed: {Reason}. Stopping consumption and draining for at most {Seconds} s.",
+                        name, fault.Message, drainLimit.TotalSeconds);
+                }
                 if (!stopOrFault.IsCancellationRequested)
                     stopOrFault.Cancel();
             }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -142,10 +181,15 @@ public sealed class PipelineWorker
         try
         {
             await _source.RunAsync(codec?.Input ?? decode.Block, () => Task.WhenAll(sink.Block.Completion, deadLetter.Completion), stopOrFault.Token, abort).ConfigureAwait(false);
-            if (stageFault is not null)
-                throw new InvalidOperationException($"A stage failed: {stageFault.Message}", stageFault);
-            _logger.LogInformation("Stopped: consumed {Consumed}, inserted {Inserted}, dead-lettered {DeadLettered}, uncommitted {InFlight}",
-                Consumed, Inserted, DeadLettered, InFlight);
+            var faults = stages.Where(s => s.Completion.IsFaulted).Select(s => s.Completion.Exception!.GetBaseException()).ToList();
+            if (faults.Count > 0)
+                throw new StageFailedException(faults.FirstOrDefault(f => f is not DownstreamStoppedException) ?? faults[0]);
+            _logger.LogInformation("Stopped: consumed {Consumed}, inserted {Inserted}, dead-lettered {DeadLettered}, left uncommitted {Uncommitted}",
+                Consumed, Inserted, DeadLettered, _source.UncommittedAtClose);
+        }
+        catch (StageFailedException ex) when (ex.InnerException is TableSchemaChangedException)
+        {
+            throw;
         }
         catch (Exception ex)
         {
@@ -153,6 +197,20 @@ public sealed class PipelineWorker
             _logger.LogCritical(ex, "The pipeline failed");
             throw;
         }
+    }
+
+    private void ExportQueueDepths()
+    {
+        if (_codec is { } codec)
+            _metrics.StageQueueDepth.WithLabels(CodecDecodeStage.StageName).Set(codec.QueuedMessages);
+        if (_decode is { } decode)
+            _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
+        if (_batch is { } batch)
+            _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
+        if (_sink is { } sink)
+            _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
+        if (_deadLetter is { } deadLetter)
+            _metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(deadLetter.Block.InputCount);
     }
 
     /// <summary>
@@ -232,14 +290,59 @@ public sealed class PipelineWorker
         return long.TryParse(serverDefault.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
     }
 
-    /// <summary>Reads the target table's columns, waiting for ClickHouse if it is not up yet.</summary>
+    /// <summary>Refuses ClickHouse:Settings the server does not know, or takes as another value than the one given.</summary>
+    private async Task CheckInsertSettingsAsync(ClickHouseHttpClient client, CancellationToken stop)
+    {
+        var configured = _settings.ClickHouse.Settings;
+        if (configured.Count == 0)
+            return;
+        var unknown = await client.UnknownSettingsAsync(configured.Keys, stop).ConfigureAwait(false);
+        if (unknown.Count > 0)
+            throw new ConfigurationException(
+                $"{string.Join(", ", unknown.Select(n => $"ClickHouse:Settings:{n}"))}: this ClickHouse server has no such setting (system.settings)");
+        IReadOnlyDictionary<string, string> effective;
+        try
+        {
+            effective = await client.EffectiveInsertSettingsAsync(configured.Keys, stop).ConfigureAwait(false);
+        }
+        catch (ClickHouseServerException ex) when (ClickHouseErrors.Classify(ex) != ClickHouseErrorClass.Transient)
+        {
+            throw new ConfigurationException($"ClickHouse:Settings: the server refuses {string.Join(", ", configured.Select(p => $"{p.Key}={p.Value}"))}: {ex.Message}", ex);
+        }
+        foreach (var (name, value) in configured)
+        {
+            if (effective.TryGetValue(name, out var taken) && !SameSettingValue(value, taken))
+                throw new ConfigurationException($"ClickHouse:Settings:{name}={value} is taken by the server as {taken}; give a value it can read");
+        }
+    }
+
+    private static bool SameSettingValue(string given, string taken)
+    {
+        static string Normal(string v) => v.Trim().ToLowerInvariant() switch
+        {
+            "true" => "1",
+            "false" => "0",
+            var other => decimal.TryParse(other, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
+                ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                : other,
+        };
+        return Normal(given) == Normal(taken);
+    }
+
+    /// <summary>
+    /// Reads the target table's columns and plans the inserts, waiting for ClickHouse if it is not up yet. A table that
+    /// cannot hold the events, settings the server does not know, and answers no retry can change (refused
+    /// credentials, a URL that is not ClickHouse's) stop the worker at once with the key named.
+    /// </summary>
     private async Task<TableMapping?> LoadMappingAsync(ClickHouseHttpClient client, CancellationToken stop)
     {
-        var delay = TimeSpan.FromMilliseconds(250);
+        var table = $"{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}";
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
         while (true)
         {
             try
             {
+                await CheckInsertSettingsAsync(client, stop).ConfigureAwait(false);
                 var schema = await client.DescribeTableAsync(_settings.ClickHouse.Table, stop).ConfigureAwait(false);
                 TableMapping mapping;
                 try
@@ -248,18 +351,25 @@ public sealed class PipelineWorker
                 }
                 catch (Exception ex) when (ex is NotSupportedException or FormatException or ArgumentException)
                 {
-                    throw new ConfigurationException($"ClickHouse:Table '{_settings.ClickHouse.Table}' cannot be written: {ex.Message}", ex);
+                    throw new ConfigurationException($"ClickHouse:Table '{table}' cannot be written: {ex.Message}", ex);
                 }
-                _logger.LogInformation("Inserting into {Database}.{Table}: {Columns}", _settings.ClickHouse.Database, _settings.ClickHouse.Table, mapping.InsertColumnList);
+                var problems = mapping.ProblemsHoldingEvents();
+                if (problems.Count > 0)
+                    throw new ConfigurationException($"ClickHouse:Table '{table}' cannot hold the events: {string.Join("; ", problems)}");
+                _logger.LogInformation("Inserting into {Table}: {Columns}", table, mapping.InsertColumnList);
                 return mapping;
             }
             catch (ClickHouseServerException ex) when (ex.Code is 60 or 81)
             {
-                throw new ConfigurationException($"ClickHouse:Table '{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}' does not exist: {ex.Message}", ex);
+                throw new ConfigurationException($"ClickHouse:Table '{table}' does not exist: {ex.Message}", ex);
             }
-            catch (ClickHouseServerException ex) when (ex.Code is 192 or 193 or 516 or 497)
+            catch (ClickHouseServerException ex) when (ex.Code is 192 or 193 or 194 or 195 or 516 or 497)
             {
                 throw new ConfigurationException($"ClickHouse:Username/ClickHouse:Password were refused: {ex.Message}", ex);
+            }
+            catch (ClickHouseServerException ex) when (ClickHouseErrors.Classify(ex) == ClickHouseErrorClass.Permanent)
+            {
+                throw new ConfigurationException($"ClickHouse:Url '{_settings.ClickHouse.Url}' refused the worker's first queries, and retrying cannot help: {ex.Message}", ex);
             }
             catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !stop.IsCancellationRequested)
             {
@@ -271,13 +381,15 @@ public sealed class PipelineWorker
             }
             try
             {
-                await Task.Delay(delay, stop).ConfigureAwait(false);
+                await backoff.DelayAsync(stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return null;
             }
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
         }
     }
 }
+
+/// <summary>A stage of the pipeline failed; the worker drained for a bounded time and stopped. The cause is the inner exception.</summary>
+public sealed class StageFailedException(Exception cause) : Exception($"A stage failed: {cause.Message}", cause);

@@ -61,7 +61,7 @@ public sealed class BatchStage : BatchingStage
                 if (!await sink.SendAsync(batch).ConfigureAwait(false))
                 {
                     batch.Dispose();
-                    throw new InvalidOperationException("The ClickHouse sink stopped accepting batches");
+                    throw new DownstreamStoppedException("The ClickHouse sink stopped accepting batches");
                 }
             }
             sink.Complete();

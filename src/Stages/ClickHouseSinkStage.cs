@@ -51,35 +51,19 @@ public sealed record ClickHouseSinkOptions
 /// Stage 4: bulk-inserts RowBinary batches over HTTP. Transient failures (connection, timeout, 5xx, too many
 /// parts) are retried with exponential backoff and full jitter, resending identical bytes, for as long as it
 /// takes: offsets stay uncommitted meanwhile and backpressure pauses the consumer. A batch the server rejects
-/// for its data is split in halves until the offending rows are isolated; those go to the dead letter.
+/// for its data is split in halves until the offending rows are isolated; those go to the dead letter. An error no
+/// retry can fix (<see cref="ClickHouseErrorClass.Permanent"/>) and a change of the table's columns
+/// (<see cref="TableSchemaGuard"/>) fault the stage instead: the worker stops consuming, and the batch stays uncommitted.
 /// </summary>
-public sealed class ClickHouseSinkStage : IDisposable
+public sealed class ClickHouseSinkStage
 {
     public const string StageName = "sink";
-
-    // Errors caused by the bytes of some row: retrying cannot help, splitting finds the row.
-    private static readonly HashSet<int> DataErrorCodes =
-    [
-        6, // CANNOT_PARSE_TEXT
-        26, // CANNOT_PARSE_QUOTED_STRING
-        27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
-        32, // ATTEMPT_TO_READ_AFTER_EOF
-        33, // CANNOT_READ_ALL_DATA
-        38, // CANNOT_PARSE_DATE
-        41, // CANNOT_PARSE_DATETIME
-        53, // TYPE_MISMATCH
-        69, // ARGUMENT_OUT_OF_BOUND
-        70, // CANNOT_CONVERT_TYPE
-        72, // CANNOT_PARSE_NUMBER
-        117, // INCORRECT_DATA
-        131, // TOO_LARGE_STRING_SIZE
-        395, // FUNCTION_THROW_IF_VALUE_IS_NON_ZERO: a throwIf() guard in a column expression rejected the row
-    ];
 
     private readonly ClickHouseSinkOptions _options;
     private readonly ClickHouseHttpClient _client;
     private readonly EventRowEncoder _encoder;
     private readonly string _insertQuery;
+    private readonly TableSchemaGuard _schema;
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
     private readonly LatencyRecorder? _latency;
@@ -89,6 +73,7 @@ public sealed class ClickHouseSinkStage : IDisposable
     private long _rowsInserted;
     private long _consecutiveFailures;
 
+    /// <param name="client">Shared with the caller, who disposes it.</param>
     public ClickHouseSinkStage(ClickHouseSinkOptions options, ClickHouseHttpClient client, TableMapping mapping, PipelineMetrics metrics,
         ILogger<ClickHouseSinkStage> logger, LatencyRecorder? latency = null)
     {
@@ -97,6 +82,7 @@ public sealed class ClickHouseSinkStage : IDisposable
         _client = client;
         _encoder = new EventRowEncoder(mapping);
         _insertQuery = mapping.BuildInsertQuery(options.Database, options.Table);
+        _schema = new TableSchemaGuard(client, options.Table, mapping);
         _metrics = metrics;
         _logger = logger;
         _latency = latency;
@@ -149,7 +135,7 @@ public sealed class ClickHouseSinkStage : IDisposable
             await InsertWithRetryAsync(messages, payload, cancellationToken).ConfigureAwait(false);
             return;
         }
-        catch (ClickHouseServerException ex) when (IsDataError(ex))
+        catch (ClickHouseServerException ex) when (ClickHouseErrors.Classify(ex) == ClickHouseErrorClass.Data)
         {
             if (messages.Count == 1)
             {
@@ -175,28 +161,42 @@ public sealed class ClickHouseSinkStage : IDisposable
 
     private async Task InsertWithRetryAsync(List<PipelineMessage> messages, PooledBufferWriter payload, CancellationToken cancellationToken)
     {
-        var backoff = _options.InitialBackoff;
+        var backoff = new Backoff(_options.InitialBackoff, _options.MaxBackoff);
         for (var attempt = 1; ; attempt++)
         {
             var started = Stopwatch.GetTimestamp();
+            var queryId = $"event-pipeline-{Guid.NewGuid():N}";
             string cause;
             try
             {
+                // Never send bytes planned for other column types: the server would read them without a word.
+                await _schema.EnsureUnchangedAsync(cancellationToken).ConfigureAwait(false);
                 using var content = payload.CreateHttpContent(_options.Gzip);
-                await _client.InsertAsync(_insertQuery, content, cancellationToken).ConfigureAwait(false);
+                await _client.InsertAsync(_insertQuery, content, cancellationToken, queryId).ConfigureAwait(false);
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 _metrics.InsertDuration.WithLabels("ok").Observe(seconds);
                 Interlocked.Exchange(ref _consecutiveFailures, 0);
+                await WarnIfChangedDuringInsertAsync(messages, cancellationToken).ConfigureAwait(false);
                 Acknowledge(messages, payload.Length, seconds);
                 return;
             }
-            catch (ClickHouseServerException ex) when (IsDataError(ex))
+            catch (TableSchemaChangedException)
             {
-                _metrics.InsertDuration.WithLabels("rejected").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                _metrics.SchemaChanges.WithLabels("before_insert").Inc();
                 throw;
             }
             catch (ClickHouseServerException ex)
             {
+                switch (ClickHouseErrors.Classify(ex))
+                {
+                    case ClickHouseErrorClass.Data:
+                        _metrics.InsertDuration.WithLabels("rejected").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        throw;
+                    case ClickHouseErrorClass.Permanent:
+                        _metrics.InsertDuration.WithLabels("error").Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+                        throw new PermanentInsertException(
+                            $"ClickHouse refused the insert into {_options.Database}.{_options.Table} with an error no retry can fix (code {ex.Code}): {ex.Message}", ex);
+                }
                 cause = ex.Code == 252 ? "too_many_parts" : ex.Status >= HttpStatusCode.InternalServerError ? "server_error" : "request_error";
                 LogRetry(ex.Message, attempt, cause);
             }
@@ -216,11 +216,68 @@ public sealed class ClickHouseSinkStage : IDisposable
             _metrics.InsertRetries.WithLabels(cause).Inc();
             Interlocked.Increment(ref _consecutiveFailures);
             _onInserted?.Invoke(new BatchInsertOutcome(messages.Count, payload.Length, Stopwatch.GetElapsedTime(started).TotalSeconds, false, 0));
-            var delay = TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * backoff.TotalMilliseconds);
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.MaxBackoff.Ticks));
+            if (cause == "timeout")
+                await WaitUntilFinishedAsync(queryId, cancellationToken).ConfigureAwait(false);
+            await backoff.DelayAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// A timed-out insert usually keeps running on the server (a frozen or overloaded server finishes it later).
+    /// Resending while it runs would stack copies of the same rows, one per timeout; so the resend waits until the
+    /// server no longer runs it, for at most ten request timeouts. At-least-once can still store the rows twice
+    /// (the first attempt may have succeeded), but not once per timeout.
+    /// </summary>
+    private async Task WaitUntilFinishedAsync(string queryId, CancellationToken cancellationToken)
+    {
+        var giveUp = Stopwatch.StartNew();
+        var backoff = new Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5));
+        while (giveUp.Elapsed < _options.RequestTimeout * 10)
+        {
+            try
+            {
+                if (!await _client.IsQueryRunningAsync(queryId, cancellationToken).ConfigureAwait(false))
+                    return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                // The server is still unreachable or frozen: the timed-out insert may yet run, keep waiting.
+            }
+            await backoff.DelayAsync(cancellationToken).ConfigureAwait(false);
+        }
+        _logger.LogWarning("Insert {QueryId} timed out and may still be running after {Seconds:F0} s; sending the batch again anyway",
+            queryId, giveUp.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>
+    /// An ALTER that commits between the check before an insert and the start of the insert (a window of one round
+    /// trip) would have the rows read under the new types. It cannot be told apart afterwards from an ALTER that
+    /// committed after the insert (the usual case, and harmless: ClickHouse serialises the two); so it is reported with
+    /// the batch's offsets and counted, and the next insert re-plans.
+    /// </summary>
+    private async Task WarnIfChangedDuringInsertAsync(List<PipelineMessage> messages, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> differences;
+        try
+        {
+            differences = await _schema.DifferencesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return; // the check before the next insert will tell
+        }
+        if (differences.Count == 0)
+            return;
+        _metrics.SchemaChanges.WithLabels("during_insert").Inc();
+        _logger.LogWarning(
+            "Table {Table} changed while a batch of {Rows} rows was being inserted ({Differences}). Usually the change came after the insert; " +
+            "if it committed in the round trip before the insert began, these rows were read under the new types: partition:offsets {Ranges}",
+            _options.Table, messages.Count, string.Join("; ", differences), DescribeRanges(messages));
+    }
+
+    private static string DescribeRanges(List<PipelineMessage> messages) =>
+        string.Join(", ", messages.GroupBy(m => m.Lease.Partition.Partition.Value).OrderBy(g => g.Key)
+            .Select(g => $"{g.Key}:{g.Min(m => m.Offset)}-{g.Max(m => m.Offset)}"));
 
     private void Acknowledge(List<PipelineMessage> messages, long bytes, double insertSeconds)
     {
@@ -245,7 +302,7 @@ public sealed class ClickHouseSinkStage : IDisposable
         message.Failure = new DeadLetterReason(StageName, "clickhouse_rejected", $"ClickHouse rejected the row (code {ex.Code}): {ex.Message}");
         _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
         if (!await _deadLetter!.SendAsync(message).ConfigureAwait(false))
-            throw new InvalidOperationException("The dead-letter stage stopped accepting messages", ex);
+            throw new DownstreamStoppedException("The dead-letter stage stopped accepting messages", ex);
     }
 
     private void LogRetry(string reason, int attempt, string cause)
@@ -253,8 +310,4 @@ public sealed class ClickHouseSinkStage : IDisposable
         if (attempt == 1 || attempt % 10 == 0)
             _logger.LogWarning("Insert failed ({Cause}, attempt {Attempt}), retrying: {Reason}", cause, attempt, reason);
     }
-
-    private static bool IsDataError(ClickHouseServerException ex) => DataErrorCodes.Contains(ex.Code);
-
-    public void Dispose() => _client.Dispose();
 }

@@ -62,6 +62,8 @@ public sealed class KafkaSourceStage
     private readonly Queue<PipelineMessage> _waiting = new();
     private readonly Prometheus.Counter.Child _consumedCounter;
     private bool _paused;
+    private volatile bool _topicMissing;
+    private long _uncommittedAtClose;
     private bool _assignmentChanged;
     private long _consumed;
 
@@ -83,6 +85,12 @@ public sealed class KafkaSourceStage
 
     public long Consumed => Interlocked.Read(ref _consumed);
     public bool IsPaused => Volatile.Read(ref _paused);
+
+    /// <summary>The broker said the source topic does not exist (a typo in Kafka:Topic, or not created yet); readiness reports it.</summary>
+    public bool TopicMissing => _topicMissing;
+
+    /// <summary>Messages consumed but neither inserted nor dead-lettered when the consumer closed: the next owner reads them again.</summary>
+    public long UncommittedAtClose => Interlocked.Read(ref _uncommittedAtClose);
 
     /// <summary>
     /// Consumes until <paramref name="stop"/> fires, then completes <paramref name="target"/>, waits for
@@ -112,6 +120,8 @@ public sealed class KafkaSourceStage
                         $"Preparing newly assigned partitions {Describe(partitions)} failed: {ex.Message}", ex);
                 }
                 _assignmentChanged = true;
+                if (partitions.Count > 0)
+                    _topicMissing = false;
                 if (partitions.Count > 0) // incremental rebalances report empty assignments too
                     _logger.LogInformation("Assigned {Count} partitions: {Partitions}", partitions.Count, Describe(partitions));
             })
@@ -148,6 +158,13 @@ public sealed class KafkaSourceStage
                 {
                     result = consumer.Consume(_paused ? PausedPollTimeout : PollTimeout);
                 }
+                catch (ConsumeException ex) when (!ex.Error.IsFatal && ex.Error.Code is ErrorCode.UnknownTopicOrPart or ErrorCode.Local_UnknownTopic)
+                {
+                    if (!_topicMissing)
+                        _logger.LogError("Source topic {Topic} does not exist ({Reason}); waiting for it, reported not ready", _options.Topic, ex.Error.Reason);
+                    _topicMissing = true;
+                    continue;
+                }
                 catch (ConsumeException ex) when (!ex.Error.IsFatal)
                 {
                     _metrics.StageMessages.WithLabels(StageName, "consume_error").Inc();
@@ -155,7 +172,10 @@ public sealed class KafkaSourceStage
                     continue;
                 }
                 if (result?.Message is not null)
+                {
+                    _topicMissing = false;
                     Accept(consumer, target, result);
+                }
 
                 if (sinceCommit.Elapsed >= _options.CommitInterval)
                 {
@@ -273,8 +293,9 @@ public sealed class KafkaSourceStage
         }
         catch (AggregateException ex)
         {
-            _logger.LogError(ex.InnerException, "A stage failed while draining; committing only what is durable");
+            _logger.LogWarning("A stage failed ({Reason}); committing only what is durable", ex.InnerException?.Message);
         }
+        Interlocked.Exchange(ref _uncommittedAtClose, _commits.InFlight);
         _commits.CommitAll(consumer);
         try
         {

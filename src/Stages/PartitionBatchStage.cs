@@ -185,7 +185,7 @@ public sealed class PartitionBatchStage : BatchingStage
             foreach (var member in members)
             {
                 if (member.Failure is not null && !await deadLetter.SendAsync(member).ConfigureAwait(false))
-                    throw new InvalidOperationException("The dead-letter stage stopped accepting messages");
+                    throw new DownstreamStoppedException("The dead-letter stage stopped accepting messages");
             }
             if (rows.Count == 0)
             {
@@ -197,7 +197,7 @@ public sealed class PartitionBatchStage : BatchingStage
             if (!await sink.SendAsync(new InsertBatch(payload, rows, started)).ConfigureAwait(false))
             {
                 payload.Dispose();
-                throw new InvalidOperationException("The ClickHouse sink stopped accepting batches");
+                throw new DownstreamStoppedException("The ClickHouse sink stopped accepting batches");
             }
         }
         Metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);

@@ -54,6 +54,10 @@ public sealed class PipelineMetrics
             new CounterConfiguration { SuppressInitialValue = workerOnly });
         InsertRetries = factory.CreateCounter("pipeline_clickhouse_insert_retries_total",
             "Insert attempts that failed and were retried, by cause.", new CounterConfiguration { LabelNames = ["cause"] });
+        SchemaChanges = factory.CreateCounter("pipeline_clickhouse_schema_changes_total",
+            "Changes of the target table's columns seen by the sink: before_insert (nothing inserted, the worker re-plans) or " +
+            "during_insert (a batch was inserted around the change; see the log for its offsets).",
+            new CounterConfiguration { LabelNames = ["when"] });
         DeadLetters = factory.CreateCounter("pipeline_dead_letter_total", "Messages acknowledged by the dead-letter topic, by reason.",
             new CounterConfiguration { LabelNames = ["reason"] });
         EndToEndLatency = factory.CreateHistogram("pipeline_end_to_end_latency_seconds",
@@ -101,6 +105,7 @@ public sealed class PipelineMetrics
     public Counter ClickHouseRows { get; }
     public Counter ClickHouseBytes { get; }
     public Counter InsertRetries { get; }
+    public Counter SchemaChanges { get; }
     public Counter DeadLetters { get; }
     public Histogram EndToEndLatency { get; }
     public Counter OffsetCommits { get; }

@@ -34,6 +34,11 @@ internal static class RunCommand
             return 2;
         }
 
+        if (configurationArgs.Any(a => a.StartsWith("--ClickHouse:Password", StringComparison.OrdinalIgnoreCase) &&
+                                       !a.StartsWith("--ClickHouse:PasswordFile", StringComparison.OrdinalIgnoreCase)))
+            logger.LogWarning("ClickHouse:Password was given on the command line, where every user of this machine can read it (ps, /proc); " +
+                "use ClickHouse:PasswordFile or the environment variable PIPELINE_ClickHouse__Password instead");
+
         using var shutdown = new ShutdownSignal();
         var metrics = new PipelineMetrics();
         var worker = new PipelineWorker(settings, metrics, loggerFactory);
@@ -53,6 +58,10 @@ internal static class RunCommand
         {
             await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
             return 2;
+        }
+        catch (StageFailedException)
+        {
+            return 1; // the worker logged the cause when the stage failed and again when it stopped
         }
         catch (Exception ex)
         {

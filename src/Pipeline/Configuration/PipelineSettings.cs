@@ -196,7 +196,41 @@ public sealed class PipelineSettings
             throw new ConfigurationException($"Invalid configuration: {ex.Message}", ex);
         }
         settings.Validate();
+        settings.ValidateClientProperties();
         return settings;
+    }
+
+    /// <summary>Longest timeout or interval accepted: long enough for anything sane, short enough never to overflow a timer.</summary>
+    public const int MaxSeconds = 86_400;
+
+    /// <summary>
+    /// librdkafka refuses unknown or malformed properties only when a client is built, which would be deep inside a
+    /// running stage; building (and at once disposing) one client of each kind here names the key at start instead.
+    /// </summary>
+    public void ValidateClientProperties()
+    {
+        CheckClientProperties("Kafka:Properties", () =>
+        {
+            using var consumer = new ConsumerBuilder<byte[], byte[]>(ToSourceOptions().BuildConsumerConfig()).Build();
+        });
+        CheckClientProperties("DeadLetter:Properties", () =>
+        {
+            using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig(MergeProducerProperties()) { BootstrapServers = Kafka.BootstrapServers }).Build();
+        });
+    }
+
+    private static void CheckClientProperties(string key, Action build)
+    {
+        try
+        {
+            build();
+        }
+        catch (Exception ex) when (ex is ArgumentException or KafkaException or InvalidOperationException)
+        {
+            // librdkafka's wording: No such configuration property: "fetch.bogus.bytes"; Invalid value "x" for configuration property "y"
+            var match = System.Text.RegularExpressions.Regex.Match(ex.Message, "property:? \"([^\"]+)\"");
+            throw new ConfigurationException(match.Success ? $"{key}:{match.Groups[1].Value}: {ex.Message}" : $"{key}: {ex.Message}", ex);
+        }
     }
 
     public void Validate()
@@ -205,14 +239,16 @@ public sealed class PipelineSettings
         Require(Kafka.Topic, "Kafka:Topic");
         Require(Kafka.GroupId, "Kafka:GroupId");
         _ = ParseAutoOffsetReset();
-        Positive(Kafka.CommitIntervalMs, "Kafka:CommitIntervalMs");
+        InRange(Kafka.CommitIntervalMs, 1, MaxSeconds * 1000, "Kafka:CommitIntervalMs");
         Require(ClickHouse.Url, "ClickHouse:Url");
         if (!Uri.TryCreate(ClickHouse.Url, UriKind.Absolute, out var url) || (url.Scheme != "http" && url.Scheme != "https"))
             throw new ConfigurationException($"ClickHouse:Url '{ClickHouse.Url}' must be an absolute http:// or https:// URL");
         if (!string.IsNullOrEmpty(url.UserInfo))
             throw new ConfigurationException("ClickHouse:Url must not carry credentials; use ClickHouse:Username and ClickHouse:Password or ClickHouse:PasswordFile");
-        Require(ClickHouse.Database, "ClickHouse:Database");
-        Require(ClickHouse.Table, "ClickHouse:Table");
+        Identifier(ClickHouse.Database, "ClickHouse:Database");
+        Identifier(ClickHouse.Table, "ClickHouse:Table");
+        if (!string.IsNullOrEmpty(Telemetry.Table))
+            Identifier(Telemetry.Table, "Telemetry:Table");
         if (ClickHouse.Compression is not ("none" or "gzip"))
             throw new ConfigurationException($"ClickHouse:Compression '{ClickHouse.Compression}' must be none or gzip");
         if (!string.IsNullOrEmpty(ClickHouse.PasswordFile) && !File.Exists(ClickHouse.PasswordFile))
@@ -227,17 +263,17 @@ public sealed class PipelineSettings
             if (string.IsNullOrEmpty(value))
                 throw new ConfigurationException($"ClickHouse:Settings:{name} has no value");
         }
-        Positive(ClickHouse.RequestTimeoutSeconds, "ClickHouse:RequestTimeoutSeconds");
+        InRange(ClickHouse.RequestTimeoutSeconds, 1, MaxSeconds, "ClickHouse:RequestTimeoutSeconds");
         if (Batch.Policy is not ("static" or "aimd" or "threshold" or "dqn" or "dqn-shadow"))
             throw new ConfigurationException($"Batch:Policy '{Batch.Policy}' is unknown (known: static, aimd, threshold, dqn, dqn-shadow)");
         if (Batch.ShadowPolicy is not ("static" or "aimd" or "threshold"))
             throw new ConfigurationException($"Batch:ShadowPolicy '{Batch.ShadowPolicy}' is unknown (known: static, aimd, threshold)");
         InRange(Batch.MinSize, 1, Batch.MaxSize, "Batch:MinSize");
-        Positive(Batch.TargetLatencyMs, "Batch:TargetLatencyMs");
-        Positive(Batch.AimdStep, "Batch:AimdStep");
+        InRange(Batch.TargetLatencyMs, 1, MaxSeconds * 1000, "Batch:TargetLatencyMs");
+        InRange(Batch.AimdStep, 1, Batch.MaxSize, "Batch:AimdStep");
         InRange(Batch.MaxSize, 1, 10_000_000, "Batch:MaxSize");
         InRange(Batch.Size, 1, Batch.MaxSize, "Batch:Size");
-        Positive(Batch.MaxLatencyMs, "Batch:MaxLatencyMs");
+        InRange(Batch.MaxLatencyMs, 1, MaxSeconds * 1000, "Batch:MaxLatencyMs");
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
         InRange(Codec.TorchThreads, 0, 256, "Codec:TorchThreads");
@@ -248,7 +284,7 @@ public sealed class PipelineSettings
         if (Delivery.Guarantee is not ("AtLeastOnce" or "ExactlyOnce"))
             throw new ConfigurationException($"Delivery:Guarantee '{Delivery.Guarantee}' must be AtLeastOnce or ExactlyOnce");
         InRange(Pipeline.QueueCapacity, 1, 10_000_000, "Pipeline:QueueCapacity");
-        Positive(Pipeline.DrainTimeoutSeconds, "Pipeline:DrainTimeoutSeconds");
+        InRange(Pipeline.DrainTimeoutSeconds, 1, MaxSeconds, "Pipeline:DrainTimeoutSeconds");
         foreach (var key in Kafka.Properties.Keys)
         {
             if (key is "enable.auto.commit" or "enable.auto.offset.store")
@@ -391,6 +427,7 @@ public sealed class PipelineSettings
         BootstrapServers = Kafka.BootstrapServers,
         Topic = DeadLetterTopic,
         ClientProperties = MergeProducerProperties(),
+        MaxMessageBytes = Decode.MaxMessageBytes,
     };
 
     /// <summary>A one-line description for the start-up log: never contains a secret.</summary>
@@ -422,10 +459,16 @@ public sealed class PipelineSettings
             throw new ConfigurationException($"{key} is required");
     }
 
-    private static void Positive(int value, string key)
+    private static void Identifier(string value, string key)
     {
-        if (value <= 0)
-            throw new ConfigurationException($"{key} must be positive (got {value})");
+        try
+        {
+            ClickHouseIdentifier.Validate(value, key);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigurationException(ex.Message.Split(" (Parameter")[0], ex);
+        }
     }
 
     private static void InRange(int value, int min, int max, string key)

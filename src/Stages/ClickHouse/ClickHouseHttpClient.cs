@@ -73,15 +73,62 @@ public sealed partial class ClickHouseHttpClient : IDisposable
     }
 
     /// <summary>Sends an INSERT whose data is the request body. Throws <see cref="ClickHouseServerException"/> on a server error.</summary>
-    public async Task InsertAsync(string insertQuery, HttpContent body, CancellationToken cancellationToken)
+    /// <param name="queryId">Names the request on the server (system.processes), so that a timed-out insert can be
+    /// waited for before it is sent again.</param>
+    public async Task InsertAsync(string insertQuery, HttpContent body, CancellationToken cancellationToken, string? queryId = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, BuildUrl(insertQuery, _insertSettings)) { Content = body };
+        var settings = queryId is null ? _insertSettings : $"{_insertSettings}&query_id={Uri.EscapeDataString(queryId)}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, BuildUrl(insertQuery, settings)) { Content = body };
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             throw ClickHouseServerException.From(response.StatusCode, text);
         }
+    }
+
+    /// <summary>Whether a query with this id is still running on the server.</summary>
+    public async Task<bool> IsQueryRunningAsync(string queryId, CancellationToken cancellationToken)
+    {
+        var count = await QueryAsync($"SELECT count() FROM system.processes WHERE query_id = {ClickHouseLiteral.Quote(queryId)} FORMAT TabSeparated",
+            cancellationToken).ConfigureAwait(false);
+        return count.Trim() != "0";
+    }
+
+    /// <summary>
+    /// The names among <paramref name="names"/> that this server does not know as settings (system.settings), so that
+    /// ClickHouse:Settings can be checked at start instead of failing every insert with code 115.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> UnknownSettingsAsync(IEnumerable<string> names, CancellationToken cancellationToken)
+    {
+        var wanted = names.ToList();
+        if (wanted.Count == 0)
+            return [];
+        var known = await QueryAsync(
+            $"SELECT name FROM system.settings WHERE name IN ({string.Join(", ", wanted.Select(ClickHouseLiteral.Quote))}) FORMAT TabSeparated",
+            cancellationToken).ConfigureAwait(false);
+        var present = known.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        return wanted.Where(n => !present.Contains(n)).ToList();
+    }
+
+    /// <summary>
+    /// The values the server takes for the insert settings, read back from system.settings in a request that carries
+    /// them as an insert does. 18.16 reads a number it cannot parse as 0 without a word (max_insert_block_size=lots
+    /// becomes 0, and an insert then stores nothing yet succeeds), so a configured value is only trusted once read back.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> EffectiveInsertSettingsAsync(IEnumerable<string> names, CancellationToken cancellationToken)
+    {
+        var wanted = names.ToList();
+        if (wanted.Count == 0)
+            return new Dictionary<string, string>();
+        var sql = $"SELECT name, value FROM system.settings WHERE name IN ({string.Join(", ", wanted.Select(ClickHouseLiteral.Quote))}) FORMAT TabSeparated";
+        using var content = new StringContent(sql, Encoding.UTF8, "text/plain");
+        using var response = await _http.PostAsync(BuildUrl(query: null, _insertSettings), content, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+            throw ClickHouseServerException.From(response.StatusCode, body);
+        return body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t'))
+            .Where(f => f.Length >= 2).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
     }
 
     /// <summary>Whether a ClickHouse setting may be passed through: [a-z_]+ and not a parameter of the HTTP interface.</summary>

@@ -70,6 +70,66 @@ public sealed class TableMapping
         return new TableMapping(columns);
     }
 
+    /// <summary>
+    /// Why this table cannot hold the events, or nothing when it can: it must take at least one of the event's own fields
+    /// (a table of unrelated columns, named by a typo in ClickHouse:Table, would otherwise be filled with defaults), and each
+    /// event-field column must be able to take a typical value of its field (a <c>country UInt8</c> would reject every row).
+    /// Enum and FixedString columns are not probed: whether a value fits them depends on the value.
+    /// </summary>
+    public IReadOnlyList<string> ProblemsHoldingEvents()
+    {
+        var problems = new List<string>();
+        if (!Columns.Any(c => c.Source is >= ColumnSource.EventId and <= ColumnSource.Properties))
+            problems.Add($"none of its inserted columns ({InsertColumnList}) is an event field; expected some of {string.Join(", ", KnownSources.Where(s => s.Value <= ColumnSource.Properties).Select(s => s.Key))}");
+        var probe = new System.Buffers.ArrayBufferWriter<byte>();
+        var nowMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var sample = new AnalyticsEvent
+        {
+            EventId = Guid.Parse("6f1c2a4e-9b7d-4c1e-8f3a-2d5b7e9c1a04"), AppId = "com.example.app", UserId = "user-1", EventName = "purchase",
+            EventTimestampMs = nowMs, DeviceId = "device-1", Platform = "ios", OsVersion = "17.1", AppVersion = "1.2.3", Country = "US",
+            Revenue = 4.99, PropertiesJson = """{"level":3}""",
+        };
+        var coordinates = new KafkaCoordinates("events", 3, 12345, nowMs);
+        foreach (var column in Columns)
+        {
+            if (column.Source == ColumnSource.Property || column.Type.Name.Contains("Enum", StringComparison.Ordinal) ||
+                column.Type.Name.Contains("FixedString", StringComparison.Ordinal))
+                continue;
+            var value = column.Read(sample, coordinates);
+            try
+            {
+                column.Type.Write(probe, value);
+            }
+            catch (ColumnValueException ex)
+            {
+                problems.Add($"column {column.Name} {column.Type.Name} cannot hold the event's {column.Source} (e.g. {value}): {ex.Reason}");
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>
+    /// How an insert planned from <paramref name="current"/> would differ from this one: a column added to or dropped
+    /// from the insert, or one whose type (and so its bytes) changed. Empty when the two would send the same bytes.
+    /// </summary>
+    public IReadOnlyList<string> DifferencesTo(TableMapping current)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var now = current.Columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var differences = new List<string>();
+        foreach (var column in Columns)
+        {
+            if (!now.Remove(column.Name, out var changed))
+                differences.Add($"column {column.Name} ({column.Type.Name}) is no longer inserted");
+            else if (changed.Type.Name != column.Type.Name)
+                differences.Add($"column {column.Name} changed type from {column.Type.Name} to {changed.Type.Name}");
+        }
+        differences.AddRange(now.Values.Select(c => $"column {c.Name} ({c.Type.Name}) is new"));
+        if (differences.Count == 0 && !Columns.Select(c => c.Name).SequenceEqual(current.Columns.Select(c => c.Name), StringComparer.Ordinal))
+            differences.Add("the columns were reordered");
+        return differences;
+    }
+
     /// <summary><c>INSERT INTO `db`.`table` (`a`, `b`) FORMAT RowBinary</c>.</summary>
     public string BuildInsertQuery(string database, string table) =>
         $"INSERT INTO {ClickHouseIdentifier.Quote(database)}.{ClickHouseIdentifier.Quote(table)} ({InsertColumnList}) FORMAT RowBinary";

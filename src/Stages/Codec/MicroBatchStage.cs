@@ -93,7 +93,7 @@ public abstract class MicroBatchStage<TOutput>
                 foreach (var output in outputs)
                 {
                     if (!next.Post(output) && !next.SendAsync(output).GetAwaiter().GetResult())
-                        throw new InvalidOperationException("The next stage stopped accepting messages");
+                        throw new DownstreamStoppedException("The next stage stopped accepting messages");
                 }
                 batch.Clear();
             }
