@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
-using EventPipeline.Host.Generation;
+using EventPipeline.DevTools.LocalServers;
+using EventPipeline.DevTools.Generation;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.Faults;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Codec;
 

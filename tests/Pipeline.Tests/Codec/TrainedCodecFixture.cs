@@ -1,5 +1,6 @@
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Codec;
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using EventPipeline.Stages.Events;
 using Xunit;
 using static EventPipeline.Tests.Events.SampleEvents;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Events;
 

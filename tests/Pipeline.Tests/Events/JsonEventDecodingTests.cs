@@ -2,6 +2,7 @@ using System.Text;
 using EventPipeline.Stages.Events;
 using Xunit;
 using static EventPipeline.Tests.Events.SampleEvents;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Events;
 
@@ -264,7 +265,7 @@ public sealed class JsonEventDecodingTests
         for (int i = 0; i < 500; i++)
         {
             AnalyticsEvent expected = generator.NextEvent();
-            AssertSameEvent(expected, AssertOk(decoder.Decode(EventGenerator.ToJson(expected, format, utcOffsetMinutes))));
+            AssertSameEvent(expected, AssertOk(decoder.Decode(EventJsonWriter.Write(expected, format, utcOffsetMinutes))));
         }
     }
 
@@ -274,7 +275,7 @@ public sealed class JsonEventDecodingTests
         var decoder = new EventDecoder(new EventDecoderOptions { PropertyColumns = ["screen", "tags"] });
         var generator = new EventGenerator(new EventGeneratorOptions { Seed = 3 });
         AnalyticsEvent[] events = [.. Enumerable.Range(0, 2_000).Select(_ => generator.NextEvent())];
-        byte[][] payloads = [.. events.Select(e => EventGenerator.ToJson(e))];
+        byte[][] payloads = [.. events.Select(e => EventJsonWriter.Write(e))];
 
         Parallel.For(0, 8, _ =>
         {

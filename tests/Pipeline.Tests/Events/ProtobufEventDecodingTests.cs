@@ -4,6 +4,7 @@ using Xunit;
 using static EventPipeline.Tests.Events.SampleEvents;
 using ProtoEvent = EventPipeline.Stages.Proto.AnalyticsEvent;
 using ProtoPlatform = EventPipeline.Stages.Proto.Platform;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Events;
 

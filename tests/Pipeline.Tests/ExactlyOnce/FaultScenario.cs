@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages;
 using EventPipeline.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;

@@ -3,6 +3,7 @@ using EventPipeline.Host;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 

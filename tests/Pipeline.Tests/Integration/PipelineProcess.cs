@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using Xunit.Abstractions;
 
 namespace EventPipeline.Tests.Integration;

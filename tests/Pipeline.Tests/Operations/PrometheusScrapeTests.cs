@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Operations;
 

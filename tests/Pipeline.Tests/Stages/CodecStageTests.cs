@@ -6,6 +6,7 @@ using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.Flow;
 using EventPipeline.Tests.Codec;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Stages;
 
@@ -67,7 +68,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         {
             (byte[] Value, AnalyticsEvent? Event, string? Kind) item = (i % 5) switch
             {
-                0 => (EventGenerator.ToJson(events[i]), null, null),
+                0 => (EventJsonWriter.Write(events[i]), null, null),
                 1 => (envelopes[i][..3], null, "codec_corrupt"), // cut off inside the header
                 2 when i % 3 == 0 => (WithModelId(envelopes[i], 9), null, "codec_unknown_model"),
                 _ => (envelopes[i], events[i], null),
@@ -211,7 +212,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
 
         foreach (var evt in events)
         {
-            var message = Message(EventGenerator.ToJson(evt));
+            var message = Message(EventJsonWriter.Write(evt));
             message.Event = evt;
             Assert.True(await stage.Input.SendAsync(message));
         }
@@ -221,7 +222,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         Assert.True(output.TryReceiveAll(out var encoded));
         Assert.Equal(Enumerable.Range(0, events.Count).Select(i => (long)i), encoded.Select(e => e.Source.Offset));
         Assert.Equal([100L, 300], encoded.Where(e => !e.Coded).Select(e => e.Source.Offset));
-        Assert.All(encoded.Where(e => !e.Coded), e => Assert.Equal(EventGenerator.ToJson(e.Source.Event!), e.Payload));
+        Assert.All(encoded.Where(e => !e.Coded), e => Assert.Equal(EventJsonWriter.Write(e.Source.Event!), e.Payload));
         Assert.Equal(2, _metrics.StageMessages.WithLabels(CodecEncodeStage.StageName, "uncoded").Value);
         Assert.Equal(events.Count - 2, _metrics.StageMessages.WithLabels(CodecEncodeStage.StageName, "coded").Value);
         // Bytes in and out count every event, coded or not: their ratio is the compression on the wire.

@@ -1,10 +1,10 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using EventPipeline.Stages.Events;
 
-namespace EventPipeline.Stages.Events;
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>
 /// Produces realistic mobile analytics events and their Kafka payloads, the same sequence for the same
@@ -19,8 +19,6 @@ namespace EventPipeline.Stages.Events;
 /// </remarks>
 public sealed partial class EventGenerator
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>Sessions open at once: enough to interleave users, few enough that sessions stay short in time.</summary>
     private const int OpenSessions = 8;
 
@@ -52,7 +50,7 @@ public sealed partial class EventGenerator
         _profile = GeneratorProfile.For(options.Distribution);
         _random = new Random(options.Seed ^ _profile.SeedSalt);
         _catalog = new GeneratorCatalog(_random, _profile, options.AppCount, options.UserCount);
-        _propertiesWriter = new Utf8JsonWriter(_propertiesBuffer, WriterOptions);
+        _propertiesWriter = new Utf8JsonWriter(_propertiesBuffer, EventJsonWriter.Options);
 
         // Fewer sessions than users, so that a session's user can always be replaced by another one.
         _sessions = new Session[Math.Clamp(options.UserCount / 2, 1, OpenSessions)];

@@ -1,4 +1,4 @@
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
 /// The <c>dev-kafka</c> command: runs a <see cref="MockKafkaCluster"/> until cancelled, so that other processes

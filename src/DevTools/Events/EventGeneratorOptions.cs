@@ -1,4 +1,6 @@
-namespace EventPipeline.Stages.Events;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>Which population of apps, users and months <see cref="EventGenerator"/> draws events from.</summary>
 public enum EventDistribution

@@ -1,4 +1,6 @@
-namespace EventPipeline.Stages.Events;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>One Kafka message value from <see cref="EventGenerator.Next"/>.</summary>
 /// <param name="Payload">The message value: JSON or Confluent-framed Protobuf.</param>

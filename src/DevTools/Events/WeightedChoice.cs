@@ -1,4 +1,6 @@
-namespace EventPipeline.Stages.Events;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>Picks items with fixed relative weights; used by <see cref="EventGenerator"/> for realistic skew.</summary>
 internal sealed class WeightedChoice<T>

@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
 /// A private standalone ZooKeeper (Debian's <c>zookeeper</c> package, 3.8) run as a plain java child process on a

@@ -1,6 +1,8 @@
 using System.Globalization;
 
-namespace EventPipeline.Stages.Events;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>
 /// The apps and users an <see cref="EventGenerator"/> draws from, built once from its seed and

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Confluent.Kafka;
-using static EventPipeline.Host.DevInfra.NativeMethods;
+using static EventPipeline.DevTools.LocalServers.NativeMethods;
 
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
 /// An in-process Kafka cluster: librdkafka's built-in mock brokers, speaking the real Kafka protocol over TCP

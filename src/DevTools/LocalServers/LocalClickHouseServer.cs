@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
 /// A private clickhouse-server (Debian's 18.16) run as a child process, listening on free ports of 127.0.0.1

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using Confluent.Kafka;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
-namespace EventPipeline.Host.Generation;
+namespace EventPipeline.DevTools.Generation;
 
 /// <param name="RatePerSecond">Events per second; 0 produces as fast as the broker takes them.</param>
 /// <param name="RoundRobin">Spread messages evenly over partitions instead of keying by app_id (the librdkafka mock

@@ -1,4 +1,4 @@
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>Settings of a <see cref="LocalClickHouseServer"/>; every value has a working default.</summary>
 public sealed record LocalClickHouseOptions

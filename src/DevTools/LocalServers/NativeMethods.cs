@@ -2,7 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
 
-namespace EventPipeline.Host.DevInfra;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
 /// P/Invoke surface of the dev infrastructure: librdkafka's mock cluster API, which Confluent.Kafka does not

@@ -1,24 +1,12 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Json;
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
 using Google.Protobuf;
 using ProtoEvent = EventPipeline.Stages.Proto.AnalyticsEvent;
 using ProtoPlatform = EventPipeline.Stages.Proto.Platform;
 
-namespace EventPipeline.Stages.Events;
-
-/// <summary>How <see cref="EventGenerator.ToJson"/> writes event_timestamp.</summary>
-public enum JsonTimestampFormat
-{
-    /// <summary>A JSON number: 1718000000000.</summary>
-    EpochMillis,
-
-    /// <summary>A JSON string of digits: "1718000000000".</summary>
-    EpochMillisString,
-
-    /// <summary>"2024-06-10T06:13:20.000Z", or with a numeric offset such as +05:30.</summary>
-    Iso8601,
-}
+namespace EventPipeline.DevTools.Events;
 
 public sealed partial class EventGenerator
 {
@@ -26,13 +14,6 @@ public sealed partial class EventGenerator
     private static readonly int[] UtcOffsetsMinutes = [330, 345, -570, -420, -180, 60, 540];
 
     private static readonly long Year2200Ms = new DateTimeOffset(2200, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-
-    /// <summary>The JSON form the decoder reads; <paramref name="utcOffsetMinutes"/> applies to ISO 8601 only.</summary>
-    public static byte[] ToJson(AnalyticsEvent evt, JsonTimestampFormat format = JsonTimestampFormat.EpochMillis, int utcOffsetMinutes = 0)
-    {
-        ArgumentNullException.ThrowIfNull(evt);
-        return WriteJson(evt, format, utcOffsetMinutes, malformation: null);
-    }
 
     /// <summary>Protobuf behind a Confluent header with message index [0], as Confluent's serializer writes it.</summary>
     public static byte[] ToProtobufFramed(AnalyticsEvent evt, int schemaId = 1)
@@ -72,7 +53,7 @@ public sealed partial class EventGenerator
                 // Neither 0x00 (Protobuf), JSON whitespace or '{', 0xEC (a learned-codec envelope) nor 0xEF (a UTF-8
                 // byte order mark): random bytes must read as malformed JSON.
                 int first = _random.Next(0x80, 0xEE);
-                payload[0] = (byte)(first >= Codec.CodecEnvelope.Magic ? first + 1 : first);
+                payload[0] = (byte)(first >= CodecEnvelope.Magic ? first + 1 : first);
                 break;
             case MalformedKind.BadProtobuf:
                 // Field 1 claims 100 bytes that never come.
@@ -93,73 +74,74 @@ public sealed partial class EventGenerator
         return new GeneratedMessage(payload, IsMalformed: true, Guid.Empty, kind == MalformedKind.RandomBytes ? null : evt.AppId, kind);
     }
 
+    /// <summary>
+    /// The canonical JSON (<see cref="EventJsonWriter"/>), then broken as <paramref name="malformation"/> says. The
+    /// faults are spliced into the canonical bytes rather than written by a second JSON writer, so that the product's
+    /// writer stays free of test branches and the good part of a malformed message is byte for byte what it would be.
+    /// </summary>
     private static byte[] WriteJson(AnalyticsEvent evt, JsonTimestampFormat format, int utcOffsetMinutes, MalformedKind? malformation)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        switch (malformation)
         {
-            w.WriteStartObject();
-            string eventId = evt.EventId.ToString("D");
-            w.WriteString("event_id", malformation == MalformedKind.InvalidUuid ? eventId[..^1] : eventId);
-            if (malformation == MalformedKind.WrongType)
-            {
-                w.WriteNumber("app_id", 12345);
-            }
-            else
-            {
-                w.WriteString("app_id", evt.AppId);
-            }
-
-            if (malformation != MalformedKind.MissingField)
-            {
-                w.WriteString("user_id", evt.UserId);
-            }
-
-            w.WriteString("event_name", evt.EventName);
-            if (malformation == MalformedKind.DuplicateField)
-            {
-                w.WriteString("event_name", evt.EventName);
-            }
-
-            WriteTimestamp(w, malformation == MalformedKind.TimestampOutOfRange ? Year2200Ms : evt.EventTimestampMs, format, utcOffsetMinutes);
-            w.WriteString("device_id", evt.DeviceId);
-            w.WriteString("platform", malformation == MalformedKind.UnknownPlatform ? "windows" : evt.Platform);
-            w.WriteString("os_version", evt.OsVersion);
-            w.WriteString("app_version", evt.AppVersion);
-            w.WriteString("country", evt.Country);
-            if (evt.Revenue is { } revenue)
-            {
-                w.WriteNumber("revenue", revenue);
-            }
-
-            if (evt.PropertiesJson is { } properties)
-            {
-                w.WritePropertyName("properties");
-                w.WriteRawValue(properties);
-            }
-
-            w.WriteEndObject();
+            case MalformedKind.TimestampOutOfRange:
+                return EventJsonWriter.Write(WithChange(evt, e => e.EventTimestampMs = Year2200Ms), format, utcOffsetMinutes);
+            case MalformedKind.UnknownPlatform:
+                return EventJsonWriter.Write(WithChange(evt, e => e.Platform = "windows"), format, utcOffsetMinutes);
         }
 
-        return buffer.WrittenSpan.ToArray();
+        byte[] json = EventJsonWriter.Write(evt, format, utcOffsetMinutes);
+        switch (malformation)
+        {
+            case MalformedKind.InvalidUuid:
+                // The id's last hex digit goes; its closing quote stays.
+                Range id = FindMember(json, "event_id");
+                return [.. json.AsSpan(0, id.End.Value - 2), .. json.AsSpan(id.End.Value - 1)];
+            case MalformedKind.WrongType:
+                Range app = FindMember(json, "app_id");
+                return [.. json.AsSpan(0, app.Start.Value), .. "\"app_id\":12345"u8, .. json.AsSpan(app.End.Value)];
+            case MalformedKind.MissingField:
+                // With the comma before it: user_id is never the first member.
+                Range user = FindMember(json, "user_id");
+                return [.. json.AsSpan(0, user.Start.Value - 1), .. json.AsSpan(user.End.Value)];
+            case MalformedKind.DuplicateField:
+                Range name = FindMember(json, "event_name");
+                return [.. json.AsSpan(0, name.End.Value), (byte)',', .. json.AsSpan(name), .. json.AsSpan(name.End.Value)];
+            default:
+                return json;
+        }
     }
 
-    private static void WriteTimestamp(Utf8JsonWriter w, long epochMs, JsonTimestampFormat format, int utcOffsetMinutes)
+    /// <summary>A copy of <paramref name="evt"/> with one field changed: the generator's event must stay as it was drawn.</summary>
+    private static AnalyticsEvent WithChange(AnalyticsEvent evt, Action<AnalyticsEvent> change)
     {
-        switch (format)
+        var copy = new AnalyticsEvent
         {
-            case JsonTimestampFormat.EpochMillis:
-                w.WriteNumber("event_timestamp", epochMs);
-                break;
-            case JsonTimestampFormat.EpochMillisString:
-                w.WriteString("event_timestamp", epochMs.ToString(CultureInfo.InvariantCulture));
-                break;
-            default:
-                DateTimeOffset time = DateTimeOffset.FromUnixTimeMilliseconds(epochMs).ToOffset(TimeSpan.FromMinutes(utcOffsetMinutes));
-                string pattern = utcOffsetMinutes == 0 ? "yyyy-MM-dd'T'HH:mm:ss.fff'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fffzzz";
-                w.WriteString("event_timestamp", time.ToString(pattern, CultureInfo.InvariantCulture));
-                break;
+            EventId = evt.EventId, AppId = evt.AppId, UserId = evt.UserId, EventName = evt.EventName,
+            EventTimestampMs = evt.EventTimestampMs, DeviceId = evt.DeviceId, Platform = evt.Platform, OsVersion = evt.OsVersion,
+            AppVersion = evt.AppVersion, Country = evt.Country, Revenue = evt.Revenue, PropertiesJson = evt.PropertiesJson,
+        };
+        change(copy);
+        return copy;
+    }
+
+    /// <summary>Where a top-level member of compact JSON stands: from its name's opening quote to the end of its value.</summary>
+    private static Range FindMember(byte[] json, string name)
+    {
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            int start = (int)reader.TokenStartIndex;
+            bool found = reader.ValueTextEquals(name);
+            reader.Read();
+            reader.Skip();
+            if (found)
+            {
+                return start..(int)reader.BytesConsumed;
+            }
         }
+
+        throw new InvalidOperationException($"the canonical JSON has no member {name}");
     }
 
     private static byte[] ToProtobufFramed(AnalyticsEvent evt, int schemaId, ReadOnlySpan<int> messageIndexes)

@@ -1,4 +1,6 @@
-namespace EventPipeline.Stages.Events;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.DevTools.Events;
 
 /// <summary>
 /// The data behind one <see cref="EventDistribution"/>: the vocabularies and mixes <see cref="GeneratorCatalog"/>
