@@ -12,7 +12,7 @@ namespace EventPipeline.Tests.Events;
 /// </summary>
 public sealed class ConfluentSerializerOracleTests
 {
-    private const string FixturePath = "tests/Pipeline.Tests/Events/fixtures/confluent-protobuf.json";
+    private const string FixturePath = "tests/Pipeline.UnitTests/Events/fixtures/confluent-protobuf.json";
 
     private static readonly JsonElement[] Cases = LoadCases();
 
