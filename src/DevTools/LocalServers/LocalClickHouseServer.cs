@@ -80,14 +80,31 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
     public async Task<string> QueryAsync(string sql, CancellationToken ct = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
-        ObjectDisposedException.ThrowIf(_disposed, this);
         using var content = new StringContent(sql, Encoding.UTF8, "text/plain");
-        using var response = await _http.PostAsync(HttpUrl, content, ct).ConfigureAwait(false);
+        return await PostAsync(HttpUrl, content, sql, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Posts an INSERT whose data is <paramref name="body"/>, as the default user. The body is not disposed, so the
+    /// same content can be sent again, as a retry would.
+    /// </summary>
+    /// <exception cref="HttpRequestException">The server refused the insert; the message holds its error text.</exception>
+    public async Task<string> InsertAsync(string insertQuery, HttpContent body, CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(insertQuery);
+        ArgumentNullException.ThrowIfNull(body);
+        return await PostAsync(new Uri(HttpUrl, "?query=" + Uri.EscapeDataString(insertQuery)), body, insertQuery, ct).ConfigureAwait(false);
+    }
+
+    private async Task<string> PostAsync(Uri url, HttpContent content, string statement, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using var response = await _http.PostAsync(url, content, ct).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new HttpRequestException(
-                $"ClickHouse answered {(int)response.StatusCode} to \"{Abbreviate(sql)}\": {body.Trim()}", null, response.StatusCode);
+                $"ClickHouse answered {(int)response.StatusCode} to \"{Abbreviate(statement)}\": {body.Trim()}", null, response.StatusCode);
         }
 
         return body;

@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Text;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;

@@ -1,40 +1,43 @@
 using System.Diagnostics;
 using System.Text;
-using EventPipeline.DevTools.LocalServers;
-using Xunit.Abstractions;
 
-namespace EventPipeline.Tests.Integration;
+namespace EventPipeline.DevTools.LocalServers;
 
 /// <summary>
-/// The worker (or `produce`) as production runs it: <c>dotnet pipeline.dll run --Section:Key=value...</c>, a child process whose
-/// log lines go to the test output. Disposing kills it if it still runs.
+/// The worker (or another pipeline command) as production runs it, <c>dotnet pipeline.dll run --Section:Key=value...</c>,
+/// as a child process: what the tests and the fault bench kill, terminate and restart. Its output lines go to a
+/// callback and optionally a log file; disposing kills it if it still runs.
 /// </summary>
 public sealed class PipelineProcess : IDisposable
 {
-    private readonly Process _process;
-    private readonly ITestOutputHelper _output;
-    private readonly string _name;
-    private readonly StringBuilder _stderr = new();
-    private readonly Lock _gate = new();
-    private int _pid;
+    private const int TailLines = 20;
 
-    private PipelineProcess(Process process, ITestOutputHelper output, string name)
+    private readonly Process _process;
+    private readonly Action<PipelineProcess, string>? _onLine;
+    private readonly StreamWriter? _log;
+    private readonly StringBuilder _stderr = new();
+    private readonly Queue<string> _tail = new();
+    private readonly Lock _gate = new();
+    private bool _closed;
+
+    private PipelineProcess(Process process, string name, Action<PipelineProcess, string>? onLine, StreamWriter? log)
     {
         _process = process;
-        _output = output;
-        _name = name;
+        Name = name;
+        _onLine = onLine;
+        _log = log;
     }
 
-    /// <summary>pipeline.dll is copied next to the test assembly by the project reference.</summary>
+    /// <summary>pipeline.dll, which a project reference to src/Pipeline copies next to the calling assembly.</summary>
     public static string PipelineDll => Path.Combine(AppContext.BaseDirectory, "pipeline.dll");
 
-    /// <summary>The codec model the image ships (/app/Artifacts/codec); the build copies it next to the tests too.</summary>
-    public static string ShippedCodecModel => Path.Combine(AppContext.BaseDirectory, "Artifacts", "codec");
-
-    /// <summary>The dotnet host running these tests (dotnet test sets DOTNET_HOST_PATH).</summary>
+    /// <summary>The dotnet host running this process (dotnet test sets DOTNET_HOST_PATH), else dotnet from PATH.</summary>
     public static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
-    public int Id => _pid;
+    /// <summary>A name for log lines and errors, such as worker or final.</summary>
+    public string Name { get; }
+
+    public int Id { get; private set; }
 
     public bool HasExited => _process.HasExited;
 
@@ -52,8 +55,25 @@ public sealed class PipelineProcess : IDisposable
         }
     }
 
+    /// <summary>The last output lines (stdout and stderr), for a failure message.</summary>
+    public string Tail
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return string.Join(Environment.NewLine, _tail);
+            }
+        }
+    }
+
+    /// <param name="configurationArgs">The arguments after the subcommand.</param>
+    /// <param name="name">What log lines and errors call this process.</param>
     /// <param name="command">The subcommand: <c>run</c> (the worker) or <c>produce</c> (the codec's producer pod).</param>
-    public static PipelineProcess Start(IEnumerable<string> configurationArgs, ITestOutputHelper output, string name = "worker", string command = "run")
+    /// <param name="onLine">Called with each output line, on a thread-pool thread.</param>
+    /// <param name="logPath">A file that receives every output line; closed on dispose.</param>
+    public static PipelineProcess Start(IEnumerable<string> configurationArgs, string name = "worker", string command = "run",
+        Action<PipelineProcess, string>? onLine = null, string? logPath = null)
     {
         var startInfo = new ProcessStartInfo(DotnetHost)
         {
@@ -69,27 +89,17 @@ public sealed class PipelineProcess : IDisposable
             startInfo.ArgumentList.Add(argument);
         }
 
+        var log = logPath is null ? null : new StreamWriter(logPath) { AutoFlush = true };
         var process = new Process { StartInfo = startInfo };
-        var wrapper = new PipelineProcess(process, output, name);
+        var wrapper = new PipelineProcess(process, name, onLine, log);
         process.OutputDataReceived += (_, e) => wrapper.OnLine(e.Data, isError: false);
         process.ErrorDataReceived += (_, e) => wrapper.OnLine(e.Data, isError: true);
         process.Start();
-        wrapper._pid = process.Id;
+        wrapper.Id = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return wrapper;
     }
-
-    /// <summary>
-    /// `pipeline produce --from-topic` as its pod runs it: the shipped model, a group of its own, and /metrics, /healthz
-    /// and /readyz on 127.0.0.1:<paramref name="metricsPort"/>.
-    /// </summary>
-    public static PipelineProcess StartProduce(string bootstrapServers, string source, string target, int metricsPort, ITestOutputHelper output) =>
-        Start(
-        [
-            "--from-topic", source, "--group", $"produce-{Guid.NewGuid():N}", "--model", ShippedCodecModel, "--topic", target,
-            "--bootstrap-servers", bootstrapServers, "--Metrics:Host=127.0.0.1", $"--Metrics:Port={metricsPort}",
-        ], output, "produce", command: "produce");
 
     /// <summary>SIGKILL: no drain, no commit, no leave-group, as an OOM kill or a node loss would do.</summary>
     public void Kill() => _process.Kill();
@@ -97,9 +107,9 @@ public sealed class PipelineProcess : IDisposable
     /// <summary>SIGTERM, as Kubernetes sends before it waits out the grace period.</summary>
     public void Terminate()
     {
-        if (NativeMethods.kill(_pid, NativeMethods.SigTerm) != 0 && !_process.HasExited)
+        if (NativeMethods.kill(Id, NativeMethods.SigTerm) != 0 && !_process.HasExited)
         {
-            throw new InvalidOperationException($"kill({_pid}, SIGTERM) failed");
+            throw new InvalidOperationException($"kill({Id}, SIGTERM) failed");
         }
     }
 
@@ -109,11 +119,11 @@ public sealed class PipelineProcess : IDisposable
         using var deadline = new CancellationTokenSource(timeout);
         try
         {
-            await _process.WaitForExitAsync(deadline.Token);
+            await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"{_name} (pid {_pid}) still ran {timeout.TotalSeconds} s later");
+            throw new TimeoutException($"{Name} (pid {Id}) still ran {timeout.TotalSeconds} s later");
         }
 
         return _process.ExitCode;
@@ -135,6 +145,11 @@ public sealed class PipelineProcess : IDisposable
         }
 
         _process.Dispose();
+        lock (_gate)
+        {
+            _closed = true;
+            _log?.Dispose();
+        }
     }
 
     private void OnLine(string? line, bool isError)
@@ -144,21 +159,25 @@ public sealed class PipelineProcess : IDisposable
             return;
         }
 
-        if (isError)
+        lock (_gate)
         {
-            lock (_gate)
+            if (isError)
             {
                 _stderr.AppendLine(line);
             }
+
+            _tail.Enqueue(line);
+            if (_tail.Count > TailLines)
+            {
+                _tail.Dequeue();
+            }
+
+            if (!_closed)
+            {
+                _log?.WriteLine(line);
+            }
         }
 
-        try
-        {
-            _output.WriteLine($"[{_name} {_pid}] {line}");
-        }
-        catch (InvalidOperationException)
-        {
-            // xunit refuses output after the test finished.
-        }
+        _onLine?.Invoke(this, line);
     }
 }
