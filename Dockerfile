@@ -5,6 +5,7 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY src/Stages/Stages.csproj src/Stages/
 COPY src/Models/Models.csproj src/Models/
+COPY src/DevTools/DevTools.csproj src/DevTools/
 COPY src/Pipeline/Pipeline.csproj src/Pipeline/
 RUN dotnet restore src/Pipeline/Pipeline.csproj
 COPY src/ src/

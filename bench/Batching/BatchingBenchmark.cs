@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Batching;
 using Microsoft.Extensions.Logging;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Confluent.Kafka;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.Batching;
 

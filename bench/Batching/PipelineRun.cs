@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Host;
 using EventPipeline.Host.Configuration;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;

@@ -8,6 +8,7 @@ using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 using K4os.Compression.LZ4;
 using ZstdSharp;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.Codec;
 
@@ -59,13 +60,13 @@ internal static class CodecBenchmark
             ["held-out"] = trainingStream[TrainingEvents..],
             ["shifted"] = Generate(events, seed: 3, EventDistribution.Shifted),
         };
-        var dictionary = DictBuilder.TrainFromBuffer(training.Take(20_000).Select(e => EventGenerator.ToJson(e)), 64 * 1024).ToArray();
+        var dictionary = DictBuilder.TrainFromBuffer(training.Take(20_000).Select(e => EventJsonWriter.Write(e)), 64 * 1024).ToArray();
         Console.WriteLine($"zstd dictionary trained on 20,000 training events: {dictionary.Length:N0} bytes");
 
         var results = new List<Result>();
         foreach (var (name, data) in datasets)
         {
-            var json = data.Select(e => EventGenerator.ToJson(e)).ToList();
+            var json = data.Select(e => EventJsonWriter.Write(e)).ToList();
             var rawBytes = json.Sum(e => (long)e.Length);
             results.Add(Measure("raw-json", name, json, rawBytes, repeat, e => e, e => e));
             results.Add(Measure("lz4-per-message", name, json, rawBytes, repeat, e => LZ4Pickler.Pickle(e), LZ4Pickler.Unpickle));
@@ -155,7 +156,7 @@ internal static class CodecBenchmark
                 for (var i = 0; i < batch.Length; i++)
                 {
                     // An event the codec cannot code exactly would travel as its JSON: count those bytes.
-                    payloads[i] = envelopes[i] ?? EventGenerator.ToJson(batch[i]);
+                    payloads[i] = envelopes[i] ?? EventJsonWriter.Write(batch[i]);
                     encodedBytes += payloads[i].Length;
                 }
                 codec.Decode(new ArraySegment<ReadOnlyMemory<byte>>(payloads, 0, batch.Length), results.AsSpan(0, batch.Length));

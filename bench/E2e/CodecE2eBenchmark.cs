@@ -4,11 +4,12 @@ using System.Text.Json;
 using Confluent.Kafka;
 using EventPipeline.Bench.Codec;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;
 using Microsoft.Extensions.Logging;
 using ScottPlot;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.E2e;
 
@@ -160,13 +161,13 @@ internal static class CodecE2eBenchmark
             for (var i = 0; i < batch.Count; i++, sent++)
             {
                 var partition = new Partition((int)(sent % partitions));
-                var coded = envelopes[i] ?? EventGenerator.ToJson(batch[i].Event);
+                var coded = envelopes[i] ?? EventJsonWriter.Write(batch[i].Event);
                 codedCount += envelopes[i] is null ? 0 : 1;
                 rawBytes += batch[i].Json.Length;
                 codedBytes += coded.Length;
                 TopicLoader.Produce(producer, new TopicPartition(RawTopic, partition), batch[i].Json, OnDelivery);
                 TopicLoader.Produce(producer, new TopicPartition(CodedTopic, partition), coded, OnDelivery);
-                var featurized = featurizedEnvelopes[i] ?? EventGenerator.ToJson(batch[i].Event);
+                var featurized = featurizedEnvelopes[i] ?? EventJsonWriter.Write(batch[i].Event);
                 featurizedCount += featurizedEnvelopes[i] is null ? 0 : 1;
                 featurizedBytes += featurized.Length;
                 TopicLoader.Produce(producer, new TopicPartition(FeaturizedTopic, partition), featurized, OnDelivery);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Bench.E2e;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages.ClickHouse;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.E2e;
 

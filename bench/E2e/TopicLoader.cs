@@ -1,6 +1,7 @@
 using Confluent.Kafka;
-using EventPipeline.Host.Generation;
+using EventPipeline.DevTools.Generation;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.E2e;
 

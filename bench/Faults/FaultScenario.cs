@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
-using EventPipeline.Host.Generation;
+using EventPipeline.DevTools.LocalServers;
+using EventPipeline.DevTools.Generation;
 using EventPipeline.Bench.E2e;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.Faults;
 
@@ -62,14 +63,14 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
 
         var clock = Stopwatch.StartNew();
         var sampler = new RowCountSampler(server, table, clock);
-        WorkerProcess? worker = null;
+        PipelineProcess? worker = null;
         try
         {
             for (var run = 0; run <= options.Kills; run++)
             {
                 var startRows = (await sampler.SampleNowAsync(ct)).Rows;
                 var startedAt = clock.Elapsed.TotalSeconds;
-                worker = WorkerProcess.Start(args, Path.Combine(logDirectory, $"{guarantee}-run{run:D2}.log"));
+                worker = PipelineProcess.Start(args, logPath: Path.Combine(logDirectory, $"{guarantee}-run{run:D2}.log"));
                 var current = worker;
                 string? Exited() => current.HasExited ? $"the worker exited by itself: {current.Tail}" : null;
                 if (startRows >= result.Good)
@@ -186,7 +187,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
     }
 
     /// <summary>Until every good event is visible and the dead letters are all there, or nothing moved for a step timeout.</summary>
-    private async Task WaitForAllAsync(GuaranteeResult result, Stopwatch clock, WorkerProcess worker, CancellationToken ct)
+    private async Task WaitForAllAsync(GuaranteeResult result, Stopwatch clock, PipelineProcess worker, CancellationToken ct)
     {
         long distinct = -1;
         var lastChange = Stopwatch.StartNew();

@@ -1,5 +1,5 @@
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 
 namespace EventPipeline.Bench.Faults;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 
 namespace EventPipeline.Bench.Faults;
 

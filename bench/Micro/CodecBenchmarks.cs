@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using EventPipeline.Host;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Bench.Micro;
 

@@ -17,7 +17,7 @@ public sealed record EncodedMessage(PipelineMessage Source, byte[] Payload, bool
 /// <summary>
 /// The producer side of the learned codec: encodes the decoded events of each micro-batch with one
 /// <see cref="IEnvelopeEncoder.Encode"/> call (one forward pass) and hands them on in order. An event the model
-/// cannot code exactly goes out as its canonical JSON (<see cref="EventGenerator.ToJson"/>), which every consumer
+/// cannot code exactly goes out as its canonical JSON (<see cref="EventJsonWriter"/>), which every consumer
 /// reads, with or without the codec.
 /// </summary>
 public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
@@ -64,7 +64,7 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
             }
             else
             {
-                output[i] = new EncodedMessage(batch[i], EventGenerator.ToJson(_events[i]), Coded: false);
+                output[i] = new EncodedMessage(batch[i], EventJsonWriter.Write(_events[i]), Coded: false);
                 _uncoded.Inc();
             }
             bytesIn += batch[i].Value.Length;

@@ -1,3 +1,4 @@
+using EventPipeline.Stages.Batching;
 using Prometheus;
 
 namespace EventPipeline.Stages;
@@ -6,7 +7,7 @@ namespace EventPipeline.Stages;
 /// Every metric the pipeline exports, created on one registry. Production uses the default registry; tests and
 /// benchmarks that run several pipelines in one process give each its own.
 /// </summary>
-public sealed class PipelineMetrics
+public sealed class PipelineMetrics : IBatchPolicyMetrics
 {
     /// <param name="insertsIntoClickHouse">
     /// False for a process without batch and ClickHouse stages (pipeline produce): the series of those stages, which
@@ -115,4 +116,14 @@ public sealed class PipelineMetrics
     public Gauge DeliveryGuarantee { get; }
     public Counter OffsetResets { get; }
     public Counter TelemetryDropped { get; }
+
+    void IBatchPolicyMetrics.Decided(string source, int size)
+    {
+        BatchPolicyDecisions.WithLabels(source).Inc();
+        BatchPolicyChosenSize.WithLabels(source).Set(size);
+    }
+
+    void IBatchPolicyMetrics.DecisionTook(double seconds) => BatchPolicyDecisionDuration.Observe(seconds);
+
+    void IBatchPolicyMetrics.FellBack(string reason) => BatchPolicyFallbacks.WithLabels(reason).Inc();
 }

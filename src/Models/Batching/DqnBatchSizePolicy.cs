@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EventPipeline.Stages;
 using EventPipeline.Stages.Batching;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -30,7 +29,7 @@ public sealed class DqnBatchSizePolicy : IBatchSizePolicy, IDisposable
 {
     private readonly object _gate = new();
     private readonly DqnPolicyOptions _options;
-    private readonly PipelineMetrics? _metrics;
+    private readonly IBatchPolicyMetrics? _metrics;
     private readonly Func<double> _now;
     private readonly Func<double> _dayFraction;
     private readonly double _sloSeconds;
@@ -40,13 +39,13 @@ public sealed class DqnBatchSizePolicy : IBatchSizePolicy, IDisposable
     private double _lastDecision = double.NegativeInfinity;
     private int _actionIndex;
 
-    public DqnBatchSizePolicy(DqnPolicyOptions options, PipelineMetrics? metrics = null, ILogger? logger = null,
+    public DqnBatchSizePolicy(DqnPolicyOptions options, IBatchPolicyMetrics? metrics = null, ILogger? logger = null,
         Func<double>? now = null, Func<double>? dayFraction = null)
         : this(options, metrics, logger, now, dayFraction, preloaded: null)
     {
     }
 
-    internal DqnBatchSizePolicy(DqnPolicyOptions options, PipelineMetrics? metrics, ILogger? logger, Func<double>? now,
+    internal DqnBatchSizePolicy(DqnPolicyOptions options, IBatchPolicyMetrics? metrics, ILogger? logger, Func<double>? now,
         Func<double>? dayFraction, (DqnAgent Agent, double SloSeconds)? preloaded)
     {
         if (options.MinSize < 1 || options.MaxSize < options.MinSize)
@@ -76,7 +75,7 @@ public sealed class DqnBatchSizePolicy : IBatchSizePolicy, IDisposable
             _sloSeconds = new RewardOptions().SloSeconds;
             logger.LogError("Batch policy dqn: cannot use the model at '{Path}' ({Reason}); falling back to static batches of {Size}",
                 options.ModelPath, e.Message, _fallback.Size);
-            metrics?.BatchPolicyFallbacks.WithLabels("model_unusable").Inc();
+            metrics?.FellBack("model_unusable");
         }
     }
 
@@ -123,10 +122,9 @@ public sealed class DqnBatchSizePolicy : IBatchSizePolicy, IDisposable
     {
         if (_metrics is null)
             return;
-        _metrics.BatchPolicyDecisions.WithLabels(source).Inc();
-        _metrics.BatchPolicyChosenSize.WithLabels(source).Set(size);
+        _metrics.Decided(source, size);
         if (source != "fallback")
-            _metrics.BatchPolicyDecisionDuration.Observe(seconds);
+            _metrics.DecisionTook(seconds);
     }
 
     public void OnInserted(in BatchInsertOutcome outcome)

@@ -79,7 +79,7 @@ public static class CodecTrainer
             CorrectionsPerEvent = Math.Round(corrections, 3),
             BytesPerEvent = Math.Round(fullBytes, 2),
             FeaturizerOnlyBytesPerEvent = Math.Round(ablationBytes, 2),
-            CanonicalJsonBytesPerEvent = Math.Round(heldOut.Average(e => (double)EventGenerator.ToJson(e).Length), 2),
+            CanonicalJsonBytesPerEvent = Math.Round(heldOut.Average(e => (double)EventJsonWriter.Write(e).Length), 2),
             RoundTripMismatches = fullMismatches + ablationMismatches,
         };
         metadata = metadata with { Evaluation = evaluation };
@@ -106,7 +106,7 @@ public static class CodecTrainer
             codec.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)(e ?? []))], results);
             for (var i = 0; i < batch.Count; i++)
             {
-                bytes += envelopes[i]?.Length ?? EventGenerator.ToJson(batch[i]).Length;
+                bytes += envelopes[i]?.Length ?? EventJsonWriter.Write(batch[i]).Length;
                 if (envelopes[i] is not null && (results[i].Event is not { } decoded || !EventEquality.Same(batch[i], decoded)))
                     mismatches++;
             }

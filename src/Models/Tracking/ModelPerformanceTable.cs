@@ -5,7 +5,7 @@ using EventPipeline.Stages.ClickHouse;
 namespace EventPipeline.Models.Tracking;
 
 /// <summary>The ml_model_performance table (deploy/clickhouse/ml_model_performance.sql), written over ClickHouse's HTTP interface.</summary>
-public sealed class ModelPerformanceTable(ClickHouseHttpClient client, string table)
+public sealed class ModelPerformanceTable(IClickHouseQuery client, string table)
 {
     public const string DefaultName = "ml_model_performance";
     public const string DdlFile = "deploy/clickhouse/ml_model_performance.sql";

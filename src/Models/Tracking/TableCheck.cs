@@ -12,7 +12,7 @@ internal static class TableCheck
     private const int UnknownTable = 60;
 
     /// <summary>DESCRIBE the table; a missing table or column becomes a <see cref="ModelTrackingException"/> naming the DDL that creates it.</summary>
-    public static async Task RequireColumnsAsync(ClickHouseHttpClient client, string table, IEnumerable<string> columns, string ddlFile,
+    public static async Task RequireColumnsAsync(IClickHouseQuery client, string table, IEnumerable<string> columns, string ddlFile,
         CancellationToken cancellationToken)
     {
         TableSchema schema;

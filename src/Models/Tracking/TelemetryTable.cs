@@ -9,7 +9,7 @@ namespace EventPipeline.Models.Tracking;
 /// The per-insert telemetry table the worker writes (Telemetry:Table, deploy/clickhouse/telemetry.sql), read back
 /// to refit the insert cost model from production inserts.
 /// </summary>
-public sealed partial class TelemetryTable(ClickHouseHttpClient client, string table)
+public sealed partial class TelemetryTable(IClickHouseQuery client, string table)
 {
     public const string DefaultName = "pipeline_telemetry";
     public const string DdlFile = "deploy/clickhouse/telemetry.sql";

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Batching;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Host.Commands;
 

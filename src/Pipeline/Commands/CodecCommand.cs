@@ -120,7 +120,7 @@ internal static class CodecCommand
                 var envelopes = new byte[]?[events.Count];
                 codec.Encode(events, envelopes);
                 for (var j = 0; j < events.Count; j++)
-                    await stdout.WriteLineAsync(Convert.ToBase64String(envelopes[j] ?? EventGenerator.ToJson(events[j]))).ConfigureAwait(false);
+                    await stdout.WriteLineAsync(Convert.ToBase64String(envelopes[j] ?? EventJsonWriter.Write(events[j]))).ConfigureAwait(false);
                 lineNumber += lines.Count;
             }
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -170,7 +170,7 @@ internal static class CodecCommand
                     }
                     if (decoded[i] is { } e)
                     {
-                        await stdout.WriteAsync(EventGenerator.ToJson(e), cancellationToken).ConfigureAwait(false);
+                        await stdout.WriteAsync(EventJsonWriter.Write(e), cancellationToken).ConfigureAwait(false);
                         stdout.WriteByte((byte)'\n');
                     }
                     else

@@ -4,13 +4,14 @@ using System.Globalization;
 using System.Text.Json;
 using Confluent.Kafka;
 using EventPipeline.Host.Configuration;
-using EventPipeline.Host.DevInfra;
-using EventPipeline.Host.Generation;
+using EventPipeline.DevTools.LocalServers;
+using EventPipeline.DevTools.Generation;
 using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Host.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 
 namespace EventPipeline.Host.Commands;
 

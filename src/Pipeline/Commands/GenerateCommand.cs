@@ -1,7 +1,8 @@
 using System.CommandLine;
 using EventPipeline.Host.Configuration;
-using EventPipeline.Host.Generation;
+using EventPipeline.DevTools.Generation;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Host.Commands;
 

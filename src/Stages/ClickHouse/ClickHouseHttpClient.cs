@@ -9,7 +9,7 @@ namespace EventPipeline.Stages.ClickHouse;
 /// The few calls the pipeline makes over ClickHouse's HTTP interface, which every server version from 18.16 to
 /// today speaks the same way (the official .NET driver does not work with 18.16: see README).
 /// </summary>
-public sealed partial class ClickHouseHttpClient : IDisposable
+public sealed partial class ClickHouseHttpClient : IClickHouseQuery, IDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _baseUrl;

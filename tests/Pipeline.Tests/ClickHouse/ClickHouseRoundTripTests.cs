@@ -1,6 +1,7 @@
 using System.Text;
 using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Events;
+using EventPipeline.Tests.Infrastructure;
 using Xunit;
 using static EventPipeline.Stages.Events.FieldValue;
 
@@ -10,7 +11,8 @@ namespace EventPipeline.Tests.ClickHouse;
 /// Inserts encoded rows into a real ClickHouse 18.16 over HTTP (FORMAT RowBinary) and reads them back as
 /// TabSeparated, column by column. 18.16 has no DateTime64 or Bool: those are covered by byte-level tests.
 /// </summary>
-public class ClickHouseRoundTripTests
+[Collection(ClickHouseCollection.Name)]
+public class ClickHouseRoundTripTests(ClickHouseFixture clickHouse)
 {
     private const string Columns = """
         event_id UUID,
@@ -152,7 +154,7 @@ public class ClickHouseRoundTripTests
     [InlineData(true)]
     public async Task Rows_sent_twice_as_RowBinary_read_back_equal_column_by_column(bool gzip)
     {
-        await using var server = await TemporaryClickHouseServer.StartAsync();
+        var server = clickHouse.Server;
         var table = "events_" + Guid.NewGuid().ToString("N");
         await server.QueryAsync($"CREATE TABLE default.{table} ({Columns}) ENGINE = MergeTree() ORDER BY event_id");
         var mapping = TableMapping.Create(TableSchema.ParseDescribe(await server.QueryAsync($"DESCRIBE TABLE default.{table} FORMAT TabSeparated")));

@@ -1,9 +1,11 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Text;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Codec;
 
@@ -42,7 +44,7 @@ public sealed class CodecCommandTests(KafkaFixture kafka, ITestOutputHelper outp
         var decoded = await PipelineAsync(string.Join('\n', envelopes) + "\n", "codec", "decode", "--model", model);
         Assert.Equal(0, decoded.ExitCode);
         var decoder = new EventDecoder(new EventDecoderOptions());
-        var expected = lines.Select(l => Encoding.UTF8.GetString(EventGenerator.ToJson(decoder.Decode(Encoding.UTF8.GetBytes(l)).Event!)));
+        var expected = lines.Select(l => Encoding.UTF8.GetString(EventJsonWriter.Write(decoder.Decode(Encoding.UTF8.GetBytes(l)).Event!)));
         Assert.Equal(expected, decoded.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
 
         // Envelopes from a model this decoder does not hold: named, non-zero exit, the others still decoded.

@@ -1,5 +1,5 @@
 using Confluent.Kafka;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages.ExactlyOnce;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;

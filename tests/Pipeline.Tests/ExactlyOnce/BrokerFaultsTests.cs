@@ -29,7 +29,7 @@ public sealed class BrokerFaultsTests(KafkaFixture kafka, ReplicatedClickHouseFi
         var args = EndToEnd.WorkerArgs(kafka.BootstrapServers, topic, $"group-{Guid.NewGuid():N}", clickHouse.Server.HttpUrl, table,
             ("Delivery:Guarantee", "ExactlyOnce"), ("Batch:Size", 500), ("Batch:MaxLatencyMs", 100));
 
-        using var worker = PipelineProcess.Start(args, output, "worker");
+        using var worker = TestPipelineProcess.Start(args, output, "worker");
         var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400), output);
         await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) > 2_000 || worker.HasExited, FaultScenario.StepTimeout,
             "the first rows", TimeSpan.FromMilliseconds(20));

@@ -1,5 +1,5 @@
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
@@ -37,7 +37,7 @@ public sealed class ClickHouseKilledTests(KafkaFixture kafka, ReplicatedClickHou
                 // Keeps the worker's retries close behind the restart instead of up to 15 s later.
                 ("ClickHouse:RequestTimeoutSeconds", 10));
 
-            using var worker = PipelineProcess.Start(args, output, "worker");
+            using var worker = TestPipelineProcess.Start(args, output, "worker");
             var producing = FaultScenario.ProduceGraduallyAsync(kafka, topic, [.. messages.Select(m => m.Payload)], chunks: 20, TimeSpan.FromMilliseconds(400), output);
             foreach (var killAbove in new[] { 6_000, 18_000 })
             {

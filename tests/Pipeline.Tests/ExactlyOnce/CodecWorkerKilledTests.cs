@@ -4,6 +4,7 @@ using EventPipeline.Tests.Codec;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.ExactlyOnce;
 

@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;

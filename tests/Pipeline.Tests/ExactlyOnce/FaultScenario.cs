@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Confluent.Kafka;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
@@ -73,7 +73,7 @@ internal static class FaultScenario
     public static async Task KillOnceRowsExceedAsync(IReadOnlyList<string> args, LocalClickHouseServer server, string table, long threshold, string name,
         ITestOutputHelper output)
     {
-        using var victim = PipelineProcess.Start(args, output, name);
+        using var victim = TestPipelineProcess.Start(args, output, name);
         await EndToEnd.WaitUntilAsync(async () => await server.CountAsync(table) > threshold || victim.HasExited, StepTimeout,
             $"more than {threshold} rows ({name})", TimeSpan.FromMilliseconds(20));
         Assert.False(victim.HasExited, $"{name} exited by itself: {victim.Stderr}");
@@ -89,7 +89,7 @@ internal static class FaultScenario
     public static async Task RunSurvivorAndAssertExactlyOnceAsync(IReadOnlyList<string> args, KafkaFixture kafka, LocalClickHouseServer server,
         string table, string topic, int good, int malformed, ITestOutputHelper output)
     {
-        using (var survivor = PipelineProcess.Start(args, output, "final"))
+        using (var survivor = TestPipelineProcess.Start(args, output, "final"))
         {
             await WaitForEverythingAsync(kafka, server, table, topic, good, malformed, () => survivor.HasExited);
             Assert.False(survivor.HasExited, $"the worker exited: {survivor.Stderr}");
@@ -127,7 +127,8 @@ internal static class FaultScenario
                                        $"(rows: {distinct} distinct events of {good}); dead-letter partitions [low, high) read: " +
                                        DescribePartitions(kafka, $"{topic}.dlq", letters), ex);
         }
-        // Give any late duplicate the time to land before counting.
+        // A fixed wait on purpose: a late duplicate (a batch re-inserted after a rebalance) has no event to wait for,
+        // and the exact count is only meaningful once it had the time to land.
         await Task.Delay(TimeSpan.FromSeconds(2));
     }
 

@@ -5,6 +5,7 @@ using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.ExactlyOnce;
 
@@ -93,7 +94,7 @@ public sealed class FuzzedPayloadsTests(KafkaFixture kafka, ReplicatedClickHouse
     /// <summary>A JSON object cut before its closing brace.</summary>
     private static byte[] TruncatedJson(Random random, AnalyticsEvent evt)
     {
-        var json = EventGenerator.ToJson(evt);
+        var json = EventJsonWriter.Write(evt);
         return json[..random.Next(1, json.Length - 1)];
     }
 
@@ -106,7 +107,7 @@ public sealed class FuzzedPayloadsTests(KafkaFixture kafka, ReplicatedClickHouse
     /// <summary>A good JSON event with one field of the wrong JSON type.</summary>
     private static byte[] WrongType(Random random, AnalyticsEvent evt)
     {
-        var json = JsonNode.Parse(EventGenerator.ToJson(evt))!.AsObject();
+        var json = JsonNode.Parse(EventJsonWriter.Write(evt))!.AsObject();
         JsonNode[] notStrings = [JsonValue.Create(12345), new JsonArray(), new JsonObject(), JsonValue.Create(true)];
         switch (random.Next(3))
         {
@@ -126,7 +127,7 @@ public sealed class FuzzedPayloadsTests(KafkaFixture kafka, ReplicatedClickHouse
     /// <summary>A valid event padded with whitespace past Decode:MaxMessageBytes: only its size is wrong.</summary>
     private static byte[] Oversize(Random random, AnalyticsEvent evt)
     {
-        var json = EventGenerator.ToJson(evt);
+        var json = EventJsonWriter.Write(evt);
         var padded = new byte[MaxMessageBytes + 1 + random.Next(2048)];
         json.CopyTo(padded, 0);
         padded.AsSpan(json.Length).Fill((byte)' ');

@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Text.RegularExpressions;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
@@ -34,7 +35,7 @@ public sealed partial class ThreeWorkersOneKilledTests(KafkaFixture kafka, Repli
             // One at a time, each in the group before the next: the victim must own partitions when it dies.
             foreach (var name in new[] { "worker1", "victim", "worker3" })
             {
-                var worker = PipelineProcess.Start(args, output, name);
+                var worker = TestPipelineProcess.Start(args, output, name);
                 workers.Add(worker);
                 await EndToEnd.WaitUntilAsync(() => HoldsPartitions().IsMatch(worker.Stderr) || worker.HasExited, FaultScenario.StepTimeout,
                     $"{name} to be assigned partitions");

@@ -1,4 +1,4 @@
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 
 namespace EventPipeline.Tests.Infrastructure;
 

@@ -1,6 +1,6 @@
 using System.IO.Pipelines;
 using System.Net.Sockets;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using Xunit;
 
 namespace EventPipeline.Tests.Infrastructure;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using Xunit;
 
 namespace EventPipeline.Tests.Infrastructure;

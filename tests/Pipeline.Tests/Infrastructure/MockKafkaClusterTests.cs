@@ -1,6 +1,6 @@
 using System.Text;
 using Confluent.Kafka;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using Xunit;
 
 namespace EventPipeline.Tests.Infrastructure;

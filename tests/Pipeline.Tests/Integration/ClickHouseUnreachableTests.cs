@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages;
 using EventPipeline.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -74,7 +74,8 @@ public sealed class ClickHouseUnreachableTests(KafkaFixture kafka, ITestOutputHe
                 await Task.Delay(TimeSpan.FromMilliseconds(200));
             }
         });
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        // The outage starts once inserts are flowing, so that it interrupts a running pipeline.
+        await EndToEnd.WaitUntilAsync(async () => await server.CountAsync(table) > 0 || run.IsCompleted, Timeout, "the first inserted rows");
         server.Kill();
         var down = await ObserveAsync(worker, Outage);
         await server.StartAgainAsync();

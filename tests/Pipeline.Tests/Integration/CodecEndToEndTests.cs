@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -9,6 +10,7 @@ using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Codec;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 
@@ -116,7 +118,7 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         var envelopes = new byte[]?[20];
         using (var codec = EventCodec.Load(trained.Directory))
             codec.Encode(events[..20], envelopes);
-        kafka.ProduceAll(topic, envelopes.Select(e => e!).Concat(events[20..].Select(e => EventGenerator.ToJson(e))));
+        kafka.ProduceAll(topic, envelopes.Select(e => e!).Concat(events[20..].Select(e => EventJsonWriter.Write(e))));
 
         await using (var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output))
         {

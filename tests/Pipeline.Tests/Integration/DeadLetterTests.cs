@@ -3,6 +3,7 @@ using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 
@@ -61,7 +62,7 @@ public sealed class DeadLetterTests(KafkaFixture kafka, ClickHouseFixture clickH
         await clickHouse.Server.QueryAsync($"CREATE TABLE {table} (event_id UUID, country Enum8('DE' = 1, 'FR' = 2)) ENGINE = MergeTree ORDER BY event_id");
         var generator = new EventGenerator(new EventGeneratorOptions { Seed = 5 });
         var events = Enumerable.Range(0, 2000).Select(_ => generator.NextEvent()).ToList();
-        kafka.ProduceAll(topic, events.Select(e => EventGenerator.ToJson(e)));
+        kafka.ProduceAll(topic, events.Select(e => EventJsonWriter.Write(e)));
         var fitting = events.Count(e => e.Country is "DE" or "FR");
 
         await using var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output);

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using EventPipeline.Host.Configuration;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 

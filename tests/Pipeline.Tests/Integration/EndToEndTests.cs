@@ -1,6 +1,7 @@
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 

@@ -24,7 +24,7 @@ public sealed class GracefulShutdownTests(KafkaFixture kafka, ClickHouseFixture 
         var groupId = $"group-{Guid.NewGuid():N}";
         kafka.ProduceAll(topic, EndToEnd.Generate(EventCount, seed: 5).Select(m => m.Payload));
 
-        using var worker = PipelineProcess.Start(
+        using var worker = TestPipelineProcess.Start(
             EndToEnd.WorkerArgs(kafka.BootstrapServers, topic, groupId, clickHouse.Server.HttpUrl, table,
                 ("Pipeline:DrainTimeoutSeconds", DrainTimeoutSeconds)),
             output);

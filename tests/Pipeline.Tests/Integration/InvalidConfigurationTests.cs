@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 
 namespace EventPipeline.Tests.Integration;

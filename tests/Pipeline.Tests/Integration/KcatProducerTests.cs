@@ -7,6 +7,7 @@ using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 
@@ -36,7 +37,7 @@ public sealed class KcatProducerTests(KafkaFixture kafka, ClickHouseFixture clic
         var generator = new EventGenerator(new EventGeneratorOptions { Seed = 3, MalformedFraction = 0, ProtobufFraction = 0 });
         var events = Enumerable.Range(0, EventCount).Select(_ => generator.NextEvent()).ToList();
         var lines = events.Select((evt, i) => Encoding.UTF8.GetString(
-            EventGenerator.ToJson(evt, TimestampForms[i % TimestampForms.Length].Format, TimestampForms[i % TimestampForms.Length].OffsetMinutes)));
+            EventJsonWriter.Write(evt, TimestampForms[i % TimestampForms.Length].Format, TimestampForms[i % TimestampForms.Length].OffsetMinutes)));
 
         var produce = await Kcat.RunAsync(
             ["-P", "-b", kafka.BootstrapServers, "-t", topic, "-X", "acks=all"], stdin: string.Join('\n', lines) + "\n", Timeout);

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -36,7 +36,7 @@ public sealed class LeastPrivilegeTests(KafkaFixture kafka, ClickHouseFixture cl
             kafka.ProduceAll(topic, EndToEnd.Generate(3000, seed: 4).Select(m => m.Payload));
             var args = EndToEnd.WorkerArgs(kafka.BootstrapServers, topic, $"group-{Guid.NewGuid():N}", clickHouse.Server.HttpUrl, table,
                 ("ClickHouse:Username", LocalClickHouseServer.WriterUser), ("ClickHouse:PasswordFile", passwordFile));
-            using var worker = PipelineProcess.Start(args, output);
+            using var worker = TestPipelineProcess.Start(args, output);
             await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) >= 3000 || worker.HasExited, TimeSpan.FromSeconds(60), "3000 rows");
             worker.Terminate();
             Assert.Equal(0, await worker.WaitForExitAsync(TimeSpan.FromSeconds(30)));

@@ -3,6 +3,7 @@ using EventPipeline.Host;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 
@@ -28,9 +29,15 @@ public sealed class MetricsEndpointTests(KafkaFixture kafka, ClickHouseFixture c
             TimeSpan.FromSeconds(30), () => "never ready");
         await RunningWorker.WaitUntilAsync(() => Task.FromResult(worker.Worker.Inserted + worker.Worker.DeadLettered >= 5000),
             TimeSpan.FromSeconds(60), () => $"inserted {worker.Worker.Inserted}");
-        await Task.Delay(1500); // one commit interval, so lag and commit counters have moved
-
-        var text = await http.GetStringAsync("/metrics");
+        // Offsets are committed on an interval after the inserts: wait until a commit and the lag are exported.
+        var text = "";
+        await RunningWorker.WaitUntilAsync(async () =>
+            {
+                text = await http.GetStringAsync("/metrics");
+                return text.Contains("pipeline_offset_commits_total{result=\"ok\"}", StringComparison.Ordinal)
+                       && text.Contains("pipeline_kafka_consumer_lag{", StringComparison.Ordinal);
+            },
+            TimeSpan.FromSeconds(30), () => "no offset commit or consumer lag exported");
         foreach (var stage in new[] { "source", "decode", "batch", "sink", "dead_letter" })
             Assert.Contains($"pipeline_stage_messages_total{{stage=\"{stage}\",outcome=\"ok\"}}", text);
         foreach (var stage in new[] { "decode", "batch", "sink", "dead_letter" })

@@ -2,6 +2,7 @@ using System.Globalization;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 

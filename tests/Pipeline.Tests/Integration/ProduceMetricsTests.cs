@@ -25,7 +25,7 @@ public sealed class ProduceMetricsTests(KafkaFixture kafka, ITestOutputHelper ou
         kafka.ProduceAll(source, messages.Select(m => m.Payload));
         var port = OperationsTools.FreePort();
 
-        using var produce = PipelineProcess.StartProduce(kafka.BootstrapServers, source, target, port, output);
+        using var produce = TestPipelineProcess.StartProduce(kafka.BootstrapServers, source, target, port, output);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
 
         await EndToEnd.WaitUntilAsync(async () => await StatusAsync(http, "/readyz") == HttpStatusCode.OK, TimeSpan.FromMinutes(1), "/readyz answering 200");

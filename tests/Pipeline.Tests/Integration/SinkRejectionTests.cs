@@ -3,6 +3,7 @@ using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Integration;
 
@@ -23,7 +24,7 @@ public sealed class SinkRejectionTests(KafkaFixture kafka, ClickHouseFixture cli
         var poisoned = new[] { 5, 777, 778, 2999 }.Select(i => events[i]).ToList();
         foreach (var e in poisoned)
             e.UserId = "poison";
-        kafka.ProduceAll(topic, events.Select(e => EventGenerator.ToJson(e)));
+        kafka.ProduceAll(topic, events.Select(e => EventJsonWriter.Write(e)));
 
         await using var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output,
             new Dictionary<string, string?> { ["Batch:Size"] = "3000", ["Batch:MaxLatencyMs"] = "2000" });

@@ -40,7 +40,7 @@ public sealed class WorkerKilledAndRestartedTests(KafkaFixture kafka, ClickHouse
 
         foreach (var (run, killAbove) in new[] { (1, 15_000), (2, 35_000) })
         {
-            using var victim = PipelineProcess.Start(args, output, $"run{run}");
+            using var victim = TestPipelineProcess.Start(args, output, $"run{run}");
             await EndToEnd.WaitUntilAsync(
                 async () => await clickHouse.Server.CountAsync(table) > killAbove, StepTimeout, $"more than {killAbove} rows (run {run})",
                 TimeSpan.FromMilliseconds(50));
@@ -49,7 +49,7 @@ public sealed class WorkerKilledAndRestartedTests(KafkaFixture kafka, ClickHouse
             output.WriteLine($"Killed run {run} at {await clickHouse.Server.CountAsync(table)} rows");
         }
 
-        using var survivor = PipelineProcess.Start(args, output, "run3");
+        using var survivor = TestPipelineProcess.Start(args, output, "run3");
         await EndToEnd.WaitUntilAsync(
             async () => (await EndToEnd.CountRowsAsync(clickHouse.Server, table)).Distinct >= good, StepTimeout, $"{good} distinct events");
         await EndToEnd.WaitUntilAsync(

@@ -2,6 +2,7 @@ using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Operations;
 
@@ -24,7 +25,7 @@ public sealed class DistributedSinkTests(KafkaFixture kafka, TwoShardCluster clu
         var topic = kafka.CreateTopic(partitions: 8);
         var generator = new EventGenerator(new EventGeneratorOptions { Seed = 31 });
         var events = Enumerable.Range(0, count).Select(_ => generator.NextEvent()).ToList();
-        kafka.ProduceAll(topic, events.Select(e => EventGenerator.ToJson(e)));
+        kafka.ProduceAll(topic, events.Select(e => EventJsonWriter.Write(e)));
 
         await using var worker = RunningWorker.Start(kafka.BootstrapServers, topic, cluster.First.HttpUrl, distributed, output, Sync);
         await RunningWorker.WaitUntilAsync(() => Task.FromResult(worker.Worker.Inserted >= count), TimeSpan.FromSeconds(60),
@@ -98,7 +99,7 @@ public sealed class DistributedSinkTests(KafkaFixture kafka, TwoShardCluster clu
         void ProduceSome()
         {
             var events = Enumerable.Range(0, 300).Select(_ => generator.NextEvent()).ToList();
-            kafka.ProduceAll(topic, events.Select(e => EventGenerator.ToJson(e)));
+            kafka.ProduceAll(topic, events.Select(e => EventJsonWriter.Write(e)));
             produced.UnionWith(events.Select(e => e.EventId));
         }
 
@@ -134,7 +135,7 @@ public sealed class DistributedSinkTests(KafkaFixture kafka, TwoShardCluster clu
         return (local, distributed, produced, beyond, worker);
     }
 
-    private static async Task<long> DistinctAsync(EventPipeline.Host.DevInfra.LocalClickHouseServer shard, string table) =>
+    private static async Task<long> DistinctAsync(EventPipeline.DevTools.LocalServers.LocalClickHouseServer shard, string table) =>
         long.Parse(await shard.QueryAsync($"SELECT uniqExact(event_id) FROM {table}"), System.Globalization.CultureInfo.InvariantCulture);
 
     private static double Retries(RunningWorker worker) =>

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EventPipeline.Host;
-using EventPipeline.Host.DevInfra;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
+using EventPipeline.DevTools.Events;
 
 namespace EventPipeline.Tests.Operations;
 
@@ -47,13 +48,13 @@ public sealed partial class PrometheusScrapeTests(KafkaFixture kafka, ITestOutpu
                 new Dictionary<string, string?>
                 {
                     ["Batch:MaxLatencyMs"] = "100",
-                    ["Codec:Models"] = PipelineProcess.ShippedCodecModel,
+                    ["Codec:Models"] = TestPipelineProcess.ShippedCodecModel,
                     ["Batch:Policy"] = "dqn-shadow",
                 });
             await using var endpoint = await MetricsEndpoint.StartAsync("127.0.0.1", 0, worker.Metrics.Registry,
                 () => worker.Worker.IsHealthy, () => worker.Worker.IsReady, TestLogger.CreateFactory(output), CancellationToken.None);
             var producerPort = OperationsTools.FreePort();
-            using var produce = PipelineProcess.StartProduce(kafka.BootstrapServers, raw, topic, producerPort, output);
+            using var produce = TestPipelineProcess.StartProduce(kafka.BootstrapServers, raw, topic, producerPort, output);
             var recordingRules = OperationsTools.Deploy("prometheus", "rules", "pipeline-recording.yml");
             await using var prometheus = await PrometheusServer.StartAsync(
                 new Dictionary<string, string> { [WorkerJob] = $"127.0.0.1:{endpoint.Port}", [ProducerJob] = $"127.0.0.1:{producerPort}" },

@@ -1,0 +1,34 @@
+using EventPipeline.Models.Codec;
+using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
+
+namespace EventPipeline.Tests.Codec;
+
+/// <summary>One small codec trained once for the codec tests (a few seconds on a CPU), in a temporary directory.</summary>
+public sealed class TrainedCodecFixture : IDisposable
+{
+    public TrainedCodecFixture()
+    {
+        Directory = Path.Combine(Path.GetTempPath(), $"codec-test-{Guid.NewGuid():N}");
+        var generator = new EventGenerator(new EventGeneratorOptions { Seed = 5 });
+        TrainingEvents = [.. Enumerable.Range(0, 12_000).Select(_ => generator.NextEvent())];
+        Metadata = CodecTrainer.Train(TrainingEvents, new CodecTrainingOptions { Epochs = 3, ModelId = 7, Source = "test" }, Directory, _ => { });
+    }
+
+    public string Directory { get; }
+
+    public IReadOnlyList<AnalyticsEvent> TrainingEvents { get; }
+
+    public CodecMetadata Metadata { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
