@@ -16,6 +16,8 @@ internal static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (BenchCli.Intercept(args, Console.Out, Console.Error) is { } exitCode)
+            return exitCode;
         switch (args.FirstOrDefault())
         {
             case "e2e":

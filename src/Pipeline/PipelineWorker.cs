@@ -122,6 +122,7 @@ public sealed class PipelineWorker
         {
             MaxMessageBytes = _settings.Decode.MaxMessageBytes,
             PropertyColumns = mapping.PropertyColumns,
+            ProtobufSchemaIds = _settings.Decode.ParseProtobufSchemaIds(),
         });
         _commits = new OffsetCommitStage(_metrics, _loggerFactory.CreateLogger<OffsetCommitStage>());
         var recovery = ledger is null ? null : new LedgerRecovery(ledger, _loggerFactory.CreateLogger<LedgerRecovery>());

@@ -17,6 +17,7 @@ internal static class Program
             CalibrateCommand.Create(),
             CodecCommand.Create(),
             ProduceCommand.Create(),
+            DlqCommand.Create(),
         };
         // Signals are ours (ShutdownSignal): the worker drains for as long as Pipeline:DrainTimeoutSeconds says,
         // which System.CommandLine's own 2-second termination timeout would cut short.

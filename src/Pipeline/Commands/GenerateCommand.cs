@@ -61,10 +61,13 @@ internal static class GenerateCommand
             }
             using var shutdown = new ShutdownSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
+            var limits = GenerateLimitsCheck.Before(servers, target, count, parse.GetValue(roundRobin), generatorOptions, configuration, Console.Error);
+            var progress = new GenerateProgress(Console.Error, count, Console.IsErrorRedirected);
             var summary = await EventProducer.ProduceAsync(
                 new ProduceRequest(servers, target, count, generatorOptions, parse.GetValue(rate), parse.GetValue(roundRobin)),
-                produced => Console.Error.Write($"\rproduced {produced:N0}/{count:N0}"), linked.Token).ConfigureAwait(false);
-            await Console.Error.WriteLineAsync().ConfigureAwait(false);
+                progress.Report, linked.Token).ConfigureAwait(false);
+            progress.Finish(summary.Produced);
+            limits.After(Console.Error);
             Console.WriteLine($"produced={summary.Produced} malformed={summary.Malformed} seconds={summary.Elapsed.TotalSeconds:F2} " +
                 $"events_per_second={summary.Produced / Math.Max(summary.Elapsed.TotalSeconds, 1e-9):F0}");
             return 0;

@@ -81,6 +81,17 @@ public sealed class DecodeSettings
 {
     public int Parallelism { get; set; } = 2;
     public int MaxMessageBytes { get; set; } = 1_048_576;
+
+    /// <summary>Confluent Protobuf schema ids to accept, comma-separated; empty accepts any. Others are dead-lettered as unknown_schema.</summary>
+    public string ProtobufSchemaIds { get; set; } = "";
+
+    /// <exception cref="ConfigurationException">A value is not a non-negative integer; the message names the key.</exception>
+    public IReadOnlyList<int> ParseProtobufSchemaIds() =>
+        ProtobufSchemaIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(id => int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new ConfigurationException($"Decode:ProtobufSchemaIds: '{id}' is not a schema id (comma-separated non-negative integers, e.g. 1,7)"))
+            .Distinct().ToList();
 }
 
 public sealed class CodecSettings
@@ -185,6 +196,8 @@ public sealed class PipelineSettings
                 // The binder's own complaint about an array here would not name the key.
                 if (section.Key == "Codec" && section.GetSection("Models").GetChildren().Any())
                     throw new ConfigurationException("Codec:Models must be one comma-separated string of directories, not an array");
+                if (section.Key == "Decode" && section.GetSection("ProtobufSchemaIds").GetChildren().Any())
+                    throw new ConfigurationException("Decode:ProtobufSchemaIds must be one comma-separated string of schema ids, not an array");
                 var property = typeof(PipelineSettings).GetProperty(section.Key)
                     ?? throw new ConfigurationException($"{section.Key}: unknown configuration section (known: Kafka, ClickHouse, Batch, Decode, Codec, DeadLetter, Delivery, Telemetry, Metrics, Pipeline, Logging)");
                 section.Bind(property.GetValue(settings), options => options.ErrorOnUnknownConfiguration = true);
@@ -276,6 +289,7 @@ public sealed class PipelineSettings
         InRange(Batch.MaxLatencyMs, 1, MaxSeconds * 1000, "Batch:MaxLatencyMs");
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
+        _ = Decode.ParseProtobufSchemaIds();
         InRange(Codec.TorchThreads, 0, 256, "Codec:TorchThreads");
         InRange(Codec.MaxBatchSize, 1, MicroBatchOptions.MaxBatchSizeLimit, "Codec:MaxBatchSize");
         InRange(Codec.MaxBatchDelayMs, 0, (int)MicroBatchOptions.MaxBatchDelayLimit.TotalMilliseconds, "Codec:MaxBatchDelayMs");

@@ -26,6 +26,9 @@ public enum DecodeErrorKind : byte
 
     /// <summary>A learned-codec envelope reached a worker that has no codec models (Codec:Models is empty).</summary>
     CodecNotConfigured,
+
+    /// <summary>Confluent-framed Protobuf whose schema id is not in <see cref="EventDecoderOptions.ProtobufSchemaIds"/>.</summary>
+    UnknownSchema,
 }
 
 /// <param name="Kind">The class of failure, fit for a metric label.</param>

@@ -12,6 +12,7 @@ public sealed class EventDecoder
     private readonly int _maxMessageBytes;
     private readonly bool _acceptProtobuf;
     private readonly PropertyColumnSet? _columns;
+    private readonly System.Collections.Frozen.FrozenSet<int>? _schemaIds;
 
     public EventDecoder(EventDecoderOptions options)
     {
@@ -19,7 +20,8 @@ public sealed class EventDecoder
         _maxMessageBytes = options.MaxMessageBytes;
         _acceptProtobuf = options.AcceptConfluentProtobuf;
         _columns = options.PropertyColumns.Count == 0 ? null : new PropertyColumnSet(options.PropertyColumns);
-        Options = options with { PropertyColumns = [.. options.PropertyColumns] };
+        _schemaIds = options.ProtobufSchemaIds.Count == 0 ? null : System.Collections.Frozen.FrozenSet.ToFrozenSet(options.ProtobufSchemaIds);
+        Options = options with { PropertyColumns = [.. options.PropertyColumns], ProtobufSchemaIds = [.. options.ProtobufSchemaIds] };
     }
 
     /// <summary>A private copy of the options the decoder was built with.</summary>
@@ -51,9 +53,23 @@ public sealed class EventDecoder
             return JsonEventReader.Read(payload, _columns);
         }
 
-        return _acceptProtobuf
-            ? ProtobufEventReader.Read(payload, _columns)
-            : DecodeResult.Failure(DecodeErrorKind.UnsupportedFormat, "Confluent Protobuf framing is not accepted");
+        if (!_acceptProtobuf)
+        {
+            return DecodeResult.Failure(DecodeErrorKind.UnsupportedFormat, "Confluent Protobuf framing is not accepted");
+        }
+
+        // A header too short to hold the id is left to the reader, which calls it malformed.
+        if (_schemaIds is not null && payload.Length >= 5)
+        {
+            int schemaId = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(payload[1..5]);
+            if (!_schemaIds.Contains(schemaId))
+            {
+                return DecodeResult.Failure(
+                    DecodeErrorKind.UnknownSchema, $"Protobuf schema id {schemaId} is not in Decode:ProtobufSchemaIds");
+            }
+        }
+
+        return ProtobufEventReader.Read(payload, _columns);
     }
 
     /// <summary>

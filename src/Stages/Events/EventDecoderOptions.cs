@@ -31,4 +31,14 @@ public sealed record EventDecoderOptions
     /// rejected as <see cref="DecodeErrorKind.UnsupportedFormat"/>.
     /// </summary>
     public bool AcceptConfluentProtobuf { get; init; } = true;
+
+    /// <summary>
+    /// Schema ids (Decode:ProtobufSchemaIds) a Confluent-framed Protobuf payload may carry; any other id is rejected as
+    /// <see cref="DecodeErrorKind.UnknownSchema"/>. Empty: every schema id is accepted.
+    /// </summary>
+    public IReadOnlyCollection<int> ProtobufSchemaIds
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(ProtobufSchemaIds));
+    } = [];
 }

@@ -1,0 +1,176 @@
+using System.Globalization;
+using EventPipeline.Bench.Batching;
+using EventPipeline.Bench.E2e;
+using EventPipeline.Bench.Faults;
+
+namespace EventPipeline.Bench;
+
+/// <summary>
+/// The bench's shared help and argument-error path, run before any command starts: <c>--help</c>/<c>-h</c> print the
+/// command's usage and exit 0; an unknown option, a missing or unparsable value, or one out of range prints one line
+/// naming the option plus the usage, and exits 2, instead of an unhandled exception. The commands' own parsers keep
+/// their flags and defaults; this only checks first.
+/// </summary>
+internal static class BenchCli
+{
+    private enum Value { None, Int, Long, Double, IntList, Text }
+
+    private sealed record Spec(string Usage, IReadOnlyDictionary<string, Value>? Options, Action<string[]>? Parse = null);
+
+    private static readonly Dictionary<string, Spec> Commands = new(StringComparer.Ordinal)
+    {
+        ["e2e"] = new("""
+            usage: dotnet run -c Release --project bench -- e2e [options]
+              The pipeline end to end against its ceilings (consume, sink) and ClickHouse's own Kafka engine.
+              --events N                  events per run (default 1500000)
+              --partitions N              topic partitions (default 128)
+              --repeat N                  runs per contender (default 3)
+              --batch-sizes N,N           Batch:Size values to run (default 50000,100000)
+              --max-concurrent-inserts N  ClickHouse:MaxConcurrentInserts (default 2)
+              --sink-batch-rows N         rows per insert of the sink ceiling (default 100000)
+              --timeout-s N               a contender still running after this is recorded as failed (default 240)
+              --no-kcat                   skip the kcat | clickhouse-client contender
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--events"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--batch-sizes"] = Value.IntList,
+            ["--max-concurrent-inserts"] = Value.Int, ["--sink-batch-rows"] = Value.Int, ["--timeout-s"] = Value.Int,
+            ["--no-kcat"] = Value.None, ["--out"] = Value.Text,
+        }, args => E2eOptions.Parse(args)),
+        ["faults"] = new("""
+            usage: dotnet run -c Release --project bench -- faults [options]
+              kill -9 and other faults under both delivery guarantees.
+              --kills N                   worker kills per guarantee (default 20)
+              --events N                  events (default 2000000)
+              --partitions N              topic partitions (default 256)
+              --guarantee G               ExactlyOnce, AtLeastOnce or both (default both)
+              --malformed F               malformed fraction in [0, 1) (default 0.01)
+              --seed N                    generator seed (default 7)
+              --batch-size N              the worker's Batch:Size (default: the product's)
+              --step-timeout-s N          a step slower than this fails the run (default 180)
+              --no-extra-faults           no ClickHouse kill or broker down/up between worker kills
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--kills"] = Value.Int, ["--events"] = Value.Long, ["--partitions"] = Value.Int, ["--guarantee"] = Value.Text,
+            ["--malformed"] = Value.Double, ["--seed"] = Value.Int, ["--batch-size"] = Value.Int, ["--step-timeout-s"] = Value.Int,
+            ["--no-extra-faults"] = Value.None, ["--out"] = Value.Text,
+        }, args => FaultsOptions.Parse(args)),
+        ["batching"] = new("""
+            usage: dotnet run -c Release --project bench -- batching [options]
+              The batch-size policies on the real pipeline beside the simulator.
+              --profile P                 steady, diurnal, step, bursty or all (default steady)
+              --seconds N                 load per policy run, at least 15 (default 60)
+              --partitions N              topic partitions (default 64)
+              --static-sizes N,N          static sizes to run (default: the simulator's best)
+              --model DIR                 DQN artifact (default src/Models/Artifacts/batcher)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
+            ["--model"] = Value.Text, ["--out"] = Value.Text,
+        }, args => BatchingOptions.Parse(args)),
+        ["codec"] = new("""
+            usage: dotnet run -c Release --project bench -- codec [options]
+              The learned event codec, its featurizer-only ablation and the classical codecs.
+              --events N                  events per dataset (default 100000)
+              --repeat N                  runs per codec (default 3)
+              --model DIR                 codec artifact (default: the one shipped next to the bench)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--events"] = Value.Int, ["--repeat"] = Value.Int, ["--model"] = Value.Text, ["--out"] = Value.Text,
+        }),
+        ["codec-e2e"] = new("""
+            usage: dotnet run -c Release --project bench -- codec-e2e [options]
+              The pipeline end to end with and without the learned codec.
+              --events N                  events (default 400000)
+              --repeat N                  runs (default 3)
+              --partitions N              topic partitions (default 64)
+              --batch-size N              Batch:Size (default 100000)
+              --model DIR                 codec artifact (default: the one shipped next to the bench)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--events"] = Value.Long, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--batch-size"] = Value.Int,
+            ["--model"] = Value.Text, ["--out"] = Value.Text,
+        }),
+        // BenchmarkDotNet parses its own arguments; only the help is ours.
+        ["micro"] = new("""
+            usage: dotnet run -c Release --project bench -- micro [BenchmarkDotNet arguments]
+              The BenchmarkDotNet micro-benchmarks (all unless --filter is given), short job, in process;
+              summaries go to perf-data/micro-latest.md and .json. E.g. --filter '*Codec*', --list flat.
+            """, null),
+    };
+
+    private static readonly string[] HelpFlags = ["--help", "-h", "-?"];
+
+    /// <summary>Everything after the command name must be valid before the command runs.</summary>
+    /// <returns>The exit code when the command must not run (help: 0, bad arguments: 2); null to run it.</returns>
+    public static int? Intercept(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length == 0)
+            return null; // Program prints the overall usage and exits 2, as before
+        if (args[0] is "--help" or "-h" or "-?" or "help")
+        {
+            stdout.WriteLine("usage: dotnet run -c Release --project bench -- <command> [options]; --help after a command shows its options.");
+            stdout.WriteLine($"commands: {string.Join(", ", Commands.Keys)}");
+            foreach (var spec in Commands.Values)
+                stdout.WriteLine(spec.Usage);
+            return 0;
+        }
+        if (!Commands.TryGetValue(args[0], out var command))
+            return null;
+        var rest = args[1..];
+        if (rest.Any(a => HelpFlags.Contains(a)))
+        {
+            stdout.WriteLine(command.Usage);
+            return 0;
+        }
+        if (Check(command, rest) is { } problem)
+        {
+            stderr.WriteLine($"bench {args[0]}: {problem}");
+            stderr.WriteLine(command.Usage);
+            return 2;
+        }
+        return null;
+    }
+
+    private static string? Check(Spec command, string[] args)
+    {
+        if (command.Options is null)
+            return null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (!command.Options.TryGetValue(args[i], out var kind))
+                return $"unknown option '{args[i]}' (see --help)";
+            if (kind == Value.None)
+                continue;
+            if (i + 1 >= args.Length)
+                return $"{args[i]} needs a value";
+            var value = args[++i];
+            var ok = kind switch
+            {
+                Value.Int => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                Value.Long => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
+                Value.Double => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
+                Value.IntList => value.Split(',').All(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)),
+                _ => true,
+            };
+            if (!ok)
+                return $"{args[i - 1]} '{value}' is not {(kind == Value.Double ? "a number" : kind == Value.IntList ? "a comma-separated list of whole numbers" : "a whole number")}";
+        }
+        try
+        {
+            command.Parse?.Invoke(args);
+        }
+        catch (ArgumentException ex)
+        {
+            // The options' own range checks name the option in their message; drop .NET's "(Parameter ...)" tail.
+            var message = ex.Message.Split('\n')[0];
+            var tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            return tail > 0 ? message[..tail] : message;
+        }
+        return null;
+    }
+}
