@@ -1,5 +1,6 @@
 // The project runs with InvariantGlobalization: N0 and F1 below format the same everywhere.
 using Confluent.Kafka;
+using EventPipeline.DevTools.Events;
 using EventPipeline.Stages.Events;
 
 namespace EventPipeline.Host.Commands;

@@ -16,5 +16,5 @@ public interface IClickHouseQuery
     Task<TableSchema> DescribeTableAsync(string table, CancellationToken cancellationToken);
 
     /// <summary>Sends an INSERT whose data is the request body.</summary>
-    Task InsertAsync(string insertQuery, HttpContent body, CancellationToken cancellationToken);
+    Task InsertAsync(string insertQuery, HttpContent body, CancellationToken cancellationToken, string? queryId = null);
 }

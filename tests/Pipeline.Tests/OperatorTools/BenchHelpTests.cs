@@ -1,3 +1,5 @@
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 

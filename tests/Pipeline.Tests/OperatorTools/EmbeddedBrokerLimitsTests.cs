@@ -1,3 +1,5 @@
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Host.Commands;
 using EventPipeline.Stages.Events;
 using EventPipeline.Tests.Infrastructure;
@@ -80,11 +82,11 @@ public sealed class EmbeddedBrokerLimitsTests(KafkaFixture kafka)
     [Fact]
     public async Task Dev_kafka_warns_on_stderr_and_keeps_the_bootstrap_line_first_on_stdout()
     {
-        var startInfo = new System.Diagnostics.ProcessStartInfo(Integration.PipelineProcess.DotnetHost)
+        var startInfo = new System.Diagnostics.ProcessStartInfo(PipelineProcess.DotnetHost)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            ArgumentList = { Integration.PipelineProcess.PipelineDll, "dev-kafka", "--brokers", "1", "--partitions", "1", "--topics", "t" },
+            ArgumentList = { PipelineProcess.PipelineDll, "dev-kafka", "--brokers", "1", "--partitions", "1", "--topics", "t" },
         };
         using var process = System.Diagnostics.Process.Start(startInfo)!;
         try

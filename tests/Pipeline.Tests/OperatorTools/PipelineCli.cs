@@ -1,3 +1,5 @@
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.LocalServers;
 using System.Text;
 using Confluent.Kafka;
 using EventPipeline.Stages;

@@ -1,3 +1,5 @@
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.LocalServers;
 using System.Threading.Tasks.Dataflow;
 using EventPipeline.Host.Configuration;
 using EventPipeline.Stages;
@@ -24,7 +26,7 @@ public sealed class ProtobufSchemaIdAllowListTests
         Assert.False(rejected.IsSuccess);
         Assert.Equal(new DecodeError(DecodeErrorKind.UnknownSchema, "Protobuf schema id 9 is not in Decode:ProtobufSchemaIds"), rejected.Error);
         // JSON is not framed and is not affected.
-        Assert.True(decoder.Decode(EventGenerator.ToJson(new EventGenerator(new EventGeneratorOptions { Seed = 3 }).NextEvent())).IsSuccess);
+        Assert.True(decoder.Decode(EventJsonWriter.Write(new EventGenerator(new EventGeneratorOptions { Seed = 3 }).NextEvent())).IsSuccess);
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Tests.Infrastructure;
 using EventPipeline.Tests.Integration;
 using Xunit.Abstractions;
@@ -23,7 +25,7 @@ public sealed class PermanentInsertErrorTests(KafkaFixture kafka, ClickHouseFixt
         var args = EndToEnd.WorkerArgs(kafka.BootstrapServers, topic, group, clickHouse.Server.HttpUrl, table,
             ("Batch:Size", 1), ("Batch:MaxLatencyMs", 50), ("Pipeline:DrainTimeoutSeconds", 5));
 
-        using (var worker = PipelineProcess.Start(args, output))
+        using (var worker = TestPipelineProcess.Start(args, output))
         {
             kafka.ProduceAll(topic, [Events.Json(first)]);
             await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) == 1, TimeSpan.FromSeconds(60), "the first row");
@@ -36,7 +38,7 @@ public sealed class PermanentInsertErrorTests(KafkaFixture kafka, ClickHouseFixt
         }
 
         await clickHouse.CreateEventsTableAsync(table);
-        using (var worker = PipelineProcess.Start(args, output))
+        using (var worker = TestPipelineProcess.Start(args, output))
         {
             await EndToEnd.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) == later.Length, TimeSpan.FromSeconds(60), "the later rows");
             worker.Terminate();
