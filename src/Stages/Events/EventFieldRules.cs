@@ -17,6 +17,19 @@ internal static class EventFieldRules
 
     public static bool IsTimestampInRange(long epochMs) => epochMs >= 0 && epochMs < MaxTimestampMsExclusive;
 
+    /// <summary>
+    /// Epoch numbers below 10^11 (1973-03-03 as milliseconds) are refused: nearly always epoch seconds sent by mistake
+    /// (1718000000 s is June 2024; read as milliseconds it is 1970-01-20), which would otherwise be stored without a word
+    /// as dates in January 1970. ISO 8601 text is not affected: a 1970 date written out is meant.
+    /// </summary>
+    public const long MinPlausibleEpochMs = 100_000_000_000;
+
+    /// <summary>Null when <paramref name="epochMs"/>, given as an epoch number, is plausible; else the dead-letter reason.</summary>
+    public static string? ImplausibleEpochNumber(string field, long epochMs) =>
+        epochMs is >= 0 and < MinPlausibleEpochMs
+            ? $"{field}: {epochMs} is {DateTimeOffset.FromUnixTimeMilliseconds(epochMs):yyyy-MM-dd} as epoch milliseconds; it looks like epoch seconds (send milliseconds)"
+            : null;
+
     /// <summary>Canonical 8-4-4-4-12 hex form only, either case.</summary>
     public static bool TryParseUuid(ReadOnlySpan<byte> utf8, out Guid id) =>
         Utf8Parser.TryParse(utf8, out id, out int consumed, 'D') && consumed == utf8.Length;

@@ -142,6 +142,7 @@ internal static partial class JsonEventReader
     private static DecodeError? ReadTimestamp(ref Utf8JsonReader reader, scoped Span<byte> scratch, AnalyticsEvent evt)
     {
         long epochMs;
+        var isEpochNumber = true;
         switch (reader.TokenType)
         {
             case JsonTokenType.Number:
@@ -158,9 +159,13 @@ internal static partial class JsonEventReader
                 }
 
                 ReadOnlySpan<byte> text = scratch[..length];
-                if (!EventFieldRules.TryParseEpochMsText(text, out epochMs) && !EventFieldRules.TryParseIso8601(text, out epochMs))
+                if (!EventFieldRules.TryParseEpochMsText(text, out epochMs))
                 {
-                    return Invalid("event_timestamp: unparseable, expected ISO 8601 with offset or epoch milliseconds");
+                    isEpochNumber = false;
+                    if (!EventFieldRules.TryParseIso8601(text, out epochMs))
+                    {
+                        return Invalid("event_timestamp: unparseable, expected ISO 8601 with offset or epoch milliseconds");
+                    }
                 }
 
                 break;
@@ -171,6 +176,11 @@ internal static partial class JsonEventReader
         if (!EventFieldRules.IsTimestampInRange(epochMs))
         {
             return Invalid("event_timestamp: outside 1970..2105");
+        }
+
+        if (isEpochNumber && EventFieldRules.ImplausibleEpochNumber("event_timestamp", epochMs) is { } implausible)
+        {
+            return Invalid(implausible);
         }
 
         evt.EventTimestampMs = epochMs;

@@ -64,6 +64,11 @@ internal static class ProtobufEventReader
             return Invalid("event_timestamp_ms: outside 1970..2105");
         }
 
+        if (EventFieldRules.ImplausibleEpochNumber("event_timestamp_ms", message.EventTimestampMs) is { } implausible)
+        {
+            return Invalid(implausible);
+        }
+
         string? platform = message.Platform switch
         {
             ProtoPlatform.Ios => EventFieldRules.Ios,

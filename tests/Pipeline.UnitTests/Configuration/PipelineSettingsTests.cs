@@ -110,13 +110,20 @@ public sealed class PipelineSettingsTests
     public void Librdkafka_properties_pass_through_and_security_settings_reach_the_dead_letter_producer()
     {
         var settings = Load(("Kafka:Properties:fetch.min.bytes", "1024"), ("Kafka:Properties:security.protocol", "SASL_SSL"),
-            ("Kafka:Properties:sasl.mechanism", "PLAIN"));
+            ("Kafka:Properties:sasl.mechanism", "PLAIN"), ("Kafka:Properties:sasl.username", "pipeline"), ("Kafka:Properties:sasl.password", "secret"));
         var consumer = settings.ToSourceOptions().BuildConsumerConfig();
         Assert.Equal("1024", consumer.Get("fetch.min.bytes"));
         Assert.Equal("false", consumer.Get("enable.auto.commit"), ignoreCase: true);
         var producer = settings.ToDeadLetterOptions().ClientProperties;
         Assert.Equal("SASL_SSL", producer["security.protocol"]);
         Assert.False(producer.ContainsKey("fetch.min.bytes"));
+    }
+
+    [Fact]
+    public void Librdkafka_refuses_an_incomplete_security_configuration_at_start_naming_the_section()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Load(("Kafka:Properties:security.protocol", "SASL_SSL"), ("Kafka:Properties:sasl.mechanism", "PLAIN")));
+        Assert.StartsWith("Kafka:Properties: sasl.username and sasl.password must be set", error.Message);
     }
 
     [Fact]

@@ -90,6 +90,9 @@ public sealed class JsonEventDecodingTests
     [InlineData("\"1969-12-31T23:59:59.999Z\"", "event_timestamp: outside 1970..2105")]
     [InlineData("\"2106-01-01T00:00:00Z\"", "event_timestamp: outside 1970..2105")]
     [InlineData("\"9999-12-31T23:59:59Z\"", "event_timestamp: outside 1970..2105")]
+    [InlineData("1718000000", "event_timestamp: 1718000000 is 1970-01-20 as epoch milliseconds; it looks like epoch seconds (send milliseconds)")]
+    [InlineData("\"1718000000\"", "event_timestamp: 1718000000 is 1970-01-20 as epoch milliseconds; it looks like epoch seconds (send milliseconds)")]
+    [InlineData("99999999999", "event_timestamp: 99999999999 is 1973-03-03 as epoch milliseconds; it looks like epoch seconds (send milliseconds)")]
     public void Rejects_bad_timestamps(string raw, string reason) =>
         AssertError(Decode(Json(("event_timestamp", raw))), DecodeErrorKind.InvalidValue, reason);
 

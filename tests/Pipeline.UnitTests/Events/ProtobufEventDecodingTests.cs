@@ -97,6 +97,8 @@ public sealed class ProtobufEventDecodingTests
         { "nil uuid", m => m.EventId = Guid.Empty.ToString(), DecodeErrorKind.InvalidValue, "event_id: nil UUID" },
         { "negative time", m => m.EventTimestampMs = -1, DecodeErrorKind.InvalidValue, "event_timestamp_ms: outside 1970..2105" },
         { "year 2106", m => m.EventTimestampMs = 4_291_747_200_000, DecodeErrorKind.InvalidValue, "event_timestamp_ms: outside 1970..2105" },
+        { "epoch seconds", m => m.EventTimestampMs = 1_718_000_000, DecodeErrorKind.InvalidValue,
+            "event_timestamp_ms: 1718000000 is 1970-01-20 as epoch milliseconds; it looks like epoch seconds (send milliseconds)" },
         { "bad country", m => m.Country = "GBR", DecodeErrorKind.InvalidValue, "country: not an ISO 3166-1 alpha-2 code" },
         { "NaN revenue", m => m.Revenue = double.NaN, DecodeErrorKind.InvalidValue, "revenue: not a finite number" },
         { "array properties", m => m.PropertiesJson = "[1]", DecodeErrorKind.WrongType, "properties_json: expected an object, got an array" },
