@@ -23,9 +23,7 @@ internal sealed record CodecProduceRequest(string BootstrapServers, string Topic
 {
     public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
 
-    public IReadOnlyDictionary<string, string> ProducerProperties => ConsumerProperties
-        .Where(p => p.Key.StartsWith("security.", StringComparison.Ordinal) || p.Key.StartsWith("sasl.", StringComparison.Ordinal) || p.Key.StartsWith("ssl.", StringComparison.Ordinal))
-        .ToDictionary(p => p.Key, p => p.Value);
+    public IReadOnlyDictionary<string, string> ProducerProperties => KafkaSecurityProperties.Select(ConsumerProperties);
 }
 
 /// <param name="BytesIn">Input bytes of the events that were sent (dead-lettered input is not counted).</param>
@@ -115,7 +113,7 @@ internal static class ProduceCommand
         parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
         parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
         parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
-        configuration.GetSection("Kafka:Properties").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!)),
+        PipelineSettings.ReadKafkaProperties(configuration)),
         parse.GetValue<bool>("--stdin"));
 
     internal static string? Check(CodecProduceRequest request, bool stdin)

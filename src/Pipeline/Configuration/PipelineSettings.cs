@@ -184,6 +184,10 @@ public sealed class PipelineSettings
             .AddCommandLine(commandLineArgs.ToArray())
             .Build();
 
+    /// <summary>Kafka:Properties:* as given (entries without a value, i.e. sections, left out).</summary>
+    public static Dictionary<string, string> ReadKafkaProperties(IConfiguration configuration) =>
+        configuration.GetSection("Kafka:Properties").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+
     public static PipelineSettings Load(IConfiguration configuration)
     {
         var settings = new PipelineSettings();
@@ -454,14 +458,8 @@ public sealed class PipelineSettings
 
     private Dictionary<string, string> MergeProducerProperties()
     {
-        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in Kafka.Properties)
-        {
-            // Consumer-only settings would make the producer refuse to start.
-            if (key.StartsWith("security.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal) ||
-                key.StartsWith("ssl.", StringComparison.Ordinal))
-                merged[key] = value;
-        }
+        // Consumer-only settings would make the producer refuse to start.
+        var merged = KafkaSecurityProperties.Select(Kafka.Properties);
         foreach (var (key, value) in DeadLetter.Properties)
             merged[key] = value;
         return merged;
