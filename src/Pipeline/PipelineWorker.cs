@@ -31,7 +31,6 @@ public sealed class PipelineWorker
     private CodecDecodeStage? _codec;
     private DecodeStage? _decode;
     private BatchingStage? _batch;
-    private volatile bool _schemaLoaded;
     private long _consumedBefore, _insertedBefore, _deadLetteredBefore;
 
     public PipelineWorker(PipelineSettings settings, PipelineMetrics metrics, ILoggerFactory loggerFactory,
@@ -44,6 +43,7 @@ public sealed class PipelineWorker
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
         _latency = latency;
         _policy = policy ?? settings.CreateBatchPolicy(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"));
+        Health = new HealthState(NotPlanned, NotReadyNow);
         // Registered once: a re-planned run replaces the stages these read.
         metrics.Registry.AddBeforeCollectCallback(ExportQueueDepths);
     }
@@ -59,14 +59,26 @@ public sealed class PipelineWorker
     /// <summary>Times the worker re-planned its inserts because the table's columns changed.</summary>
     public int Replans { get; private set; }
 
-    /// <summary>Alive: no stage has failed. Ready (below): it knows its table and its inserts are not failing.</summary>
-    public bool IsHealthy { get; private set; } = true;
-
+    /// <summary>
+    /// Alive: no stage has failed. Ready: it knows its table, its source topic exists and its inserts are not failing.
+    /// </summary>
     /// <remarks>
     /// Having no partitions is not "unready": with more replicas than partitions some pods idle by design, and an
     /// unready pod would block rolling updates. A source topic that does not exist is.
     /// </remarks>
-    public bool IsReady => IsHealthy && _schemaLoaded && _source is { TopicMissing: false } && _sink is { IsFailing: false };
+    public HealthState Health { get; }
+
+    public bool IsHealthy => Health.IsHealthy;
+    public bool IsReady => Health.IsReady;
+
+    private const string NotPlanned = "the target table's columns are not read yet";
+
+    private string? NotReadyNow() =>
+        _source is not { } source ? "the Kafka source has not started"
+        : source.TopicMissing ? $"the source topic {_settings.Kafka.Topic} does not exist"
+        : _sink is not { } sink ? "the ClickHouse sink has not started"
+        : sink.IsFailing ? "inserts into ClickHouse are failing"
+        : null;
 
     /// <summary>
     /// Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds. When the target
@@ -97,8 +109,8 @@ public sealed class PipelineWorker
                 _logger.LogWarning("{Change} Planning the inserts for the new columns and starting again; the messages not yet inserted are read again.",
                     changed.Message);
             }
-            IsHealthy = true;
-            _schemaLoaded = false;
+            Health.Recover();
+            Health.SetNotReady(NotPlanned);
             Interlocked.Add(ref _consumedBefore, _source?.Consumed ?? 0);
             Interlocked.Add(ref _insertedBefore, _sink?.RowsInserted ?? 0);
             Interlocked.Add(ref _deadLetteredBefore, _deadLetter?.Acknowledged ?? 0);
@@ -109,7 +121,7 @@ public sealed class PipelineWorker
     {
         using var ledger = _settings.ExactlyOnce ? await PrepareExactlyOnceAsync(client, mapping, stop).ConfigureAwait(false) : null;
         _metrics.DeliveryGuarantee.WithLabels(ledger is null ? "at_least_once" : "exactly_once").Set(1);
-        _schemaLoaded = true;
+        Health.SetReady();
 
         // Stopping and a failed stage both drain, for a bounded time: a pod that never exits is never restarted.
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -170,7 +182,7 @@ public sealed class PipelineWorker
                 // A stage whose next stage stopped only echoes that stage's failure, which is reported on its own.
                 if (fault is not (TableSchemaChangedException or DownstreamStoppedException))
                 {
-                    IsHealthy = false;
+                    Health.Fail($"stage {name} failed: {fault.Message}");
                     _logger.LogError("Stage {Stage} failed: {Reason}. Stopping consumption and draining for at most {Seconds} s.",
                         name, fault.Message, drainLimit.TotalSeconds);
                 }
@@ -194,7 +206,7 @@ public sealed class PipelineWorker
         }
         catch (Exception ex)
         {
-            IsHealthy = false;
+            Health.Fail($"the pipeline failed: {ex.Message}");
             _logger.LogCritical(ex, "The pipeline failed");
             throw;
         }

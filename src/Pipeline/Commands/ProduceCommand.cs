@@ -39,6 +39,8 @@ internal static class ProduceCommand
 {
     private const int QueueCapacity = 8192;
 
+    private const string NotStarted = "loading the model and starting the stages";
+
     /// <summary>How long SIGTERM waits for acknowledgements of what was read; a pod's grace period must exceed it.</summary>
     internal const int DrainTimeoutSeconds = 30;
 
@@ -72,7 +74,7 @@ internal static class ProduceCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
             // The default registry, as the worker's: it carries the process metrics (restarts, memory) the alerts use.
             var metrics = new PipelineMetrics(insertsIntoClickHouse: false);
-            var health = new ProduceHealth();
+            var health = new HealthState(NotStarted);
             MetricsEndpoint? endpoint;
             try
             {
@@ -162,7 +164,7 @@ internal static class ProduceCommand
         return settings;
     }
 
-    private static async Task<MetricsEndpoint?> StartMetricsAsync(MetricsSettings settings, PipelineMetrics metrics, ProduceHealth health,
+    private static async Task<MetricsEndpoint?> StartMetricsAsync(MetricsSettings settings, PipelineMetrics metrics, HealthState health,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         if (settings.Port == 0)
@@ -170,7 +172,7 @@ internal static class ProduceCommand
         MetricsEndpoint endpoint;
         try
         {
-            endpoint = await MetricsEndpoint.StartAsync(settings.Host, settings.Port, metrics.Registry, () => health.IsHealthy, () => health.IsReady,
+            endpoint = await MetricsEndpoint.StartAsync(settings.Host, settings.Port, metrics.Registry, health,
                 loggerFactory, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException ex)
@@ -193,10 +195,10 @@ internal static class ProduceCommand
     /// <param name="metrics">Null: a registry of its own (tests).</param>
     /// <param name="health">What /healthz and /readyz report, when they are served.</param>
     internal static async Task<CodecProduceSummary> RunAsync(CodecProduceRequest request, ILoggerFactory loggerFactory, CancellationTokenSource stop,
-        PipelineMetrics? metrics = null, ProduceHealth? health = null)
+        PipelineMetrics? metrics = null, HealthState? health = null)
     {
         metrics ??= new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry(), insertsIntoClickHouse: false);
-        health ??= new ProduceHealth();
+        health ??= new HealthState(NotStarted);
         var logger = loggerFactory.CreateLogger("EventPipeline.Produce");
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
@@ -222,7 +224,7 @@ internal static class ProduceCommand
             decode.LinkTo(encode.Input, stderr);
             _ = decode.Block.Completion.ContinueWith(_ => stderr.Complete(), TaskScheduler.Default);
             ExportQueueDepths(metrics, decode, encode, output, null);
-            health.Started();
+            health.SetReady();
             var read = await ReadLinesAsync(decode.Block, stop.Token).ConfigureAwait(false);
             decode.Block.Complete();
             await Task.WhenAll(output.Completion, stderr.Completion).ConfigureAwait(false);
@@ -242,7 +244,7 @@ internal static class ProduceCommand
         _ = decode.Block.Completion.ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
         health.Watch(deadLetter.Block.Completion, DeadLetterStage.StageName, logger);
         ExportQueueDepths(metrics, decode, encode, output, deadLetter);
-        health.Started();
+        health.SetReady();
         using var drainTimeout = new CancellationTokenSource();
         using var onStop = stop.Token.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(DrainTimeoutSeconds)));
         await source.RunAsync(decode.Block, () => Task.WhenAll(output.Completion, deadLetter.Completion), stop.Token, drainTimeout.Token).ConfigureAwait(false);
@@ -407,29 +409,4 @@ internal static class ProduceCommand
             _producer.Dispose();
         }
     }
-}
-
-/// <summary>What /healthz and /readyz of a running <c>pipeline produce</c> report.</summary>
-internal sealed class ProduceHealth
-{
-    private volatile bool _faulted;
-    private volatile bool _started;
-
-    /// <summary>
-    /// Alive unless a stage faulted: a faulted stage never recovers in place and its source would stay paused behind it,
-    /// while a restart re-reads the uncommitted tail (nothing is lost).
-    /// </summary>
-    public bool IsHealthy => !_faulted;
-
-    /// <summary>The model is loaded and the stages run.</summary>
-    public bool IsReady => _started && !_faulted;
-
-    public void Started() => _started = true;
-
-    public void Watch(Task completion, string stage, ILogger logger) =>
-        _ = completion.ContinueWith(task =>
-        {
-            _faulted = true;
-            logger.LogCritical(task.Exception!.GetBaseException(), "Stage {Stage} failed; /healthz reports it", stage);
-        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 }
