@@ -61,7 +61,7 @@ public sealed class ProduceSettingsTests
     [Fact]
     public async Task Health_fails_and_readiness_ends_once_a_watched_stage_faults()
     {
-        var health = new HealthState();
+        var health = ProducePipeline.NewHealthState();
         var stage = new TaskCompletionSource();
         health.Watch(stage.Task, "codec_encode", NullLogger.Instance);
         Assert.True(health.IsHealthy);
