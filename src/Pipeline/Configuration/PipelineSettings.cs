@@ -1,13 +1,8 @@
 using Confluent.Kafka;
-using EventPipeline.Stages;
-using EventPipeline.Stages.Batching;
-using EventPipeline.Stages.ExactlyOnce;
-using EventPipeline.Stages.ClickHouse;
-using EventPipeline.Models.Batching;
 using EventPipeline.Models.Codec;
+using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Codec;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host.Configuration;
 
