@@ -9,7 +9,10 @@ using Prometheus;
 
 namespace EventPipeline.Host;
 
-/// <summary>/metrics for Prometheus, /healthz for liveness and /readyz for readiness, on one small Kestrel server.</summary>
+/// <summary>
+/// /metrics for Prometheus, /healthz for liveness and /readyz for readiness (200, or 503 with the reason), on one small
+/// Kestrel server.
+/// </summary>
 public sealed class MetricsEndpoint : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -18,7 +21,7 @@ public sealed class MetricsEndpoint : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    public static async Task<MetricsEndpoint> StartAsync(string host, int port, CollectorRegistry registry, Func<bool> healthy, Func<bool> ready,
+    public static async Task<MetricsEndpoint> StartAsync(string host, int port, CollectorRegistry registry, HealthState health,
         ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -27,8 +30,8 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         builder.WebHost.UseUrls($"http://{host}:{port}");
         var app = builder.Build();
         app.MapMetrics("/metrics", registry);
-        app.MapGet("/healthz", () => healthy() ? Results.Text("ok\n") : Results.Text("failed\n", statusCode: 503));
-        app.MapGet("/readyz", () => ready() ? Results.Text("ready\n") : Results.Text("not ready\n", statusCode: 503));
+        app.MapGet("/healthz", () => health.FailureReason is { } failure ? Results.Text($"failed: {failure}\n", statusCode: 503) : Results.Text("ok\n"));
+        app.MapGet("/readyz", () => health.NotReadyReason is { } reason ? Results.Text($"not ready: {reason}\n", statusCode: 503) : Results.Text("ready\n"));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = new MetricsEndpoint(app);
         // With port 0 Kestrel picks one; the server's address feature knows which.

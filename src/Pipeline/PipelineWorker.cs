@@ -31,7 +31,6 @@ public sealed class PipelineWorker
     private CodecDecodeStage? _codec;
     private DecodeStage? _decode;
     private BatchingStage? _batch;
-    private volatile bool _schemaLoaded;
     private long _consumedBefore, _insertedBefore, _deadLetteredBefore;
 
     public PipelineWorker(PipelineSettings settings, PipelineMetrics metrics, ILoggerFactory loggerFactory,
@@ -44,6 +43,7 @@ public sealed class PipelineWorker
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
         _latency = latency;
         _policy = policy ?? settings.CreateBatchPolicy(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"));
+        Health = new HealthState(NotPlanned, NotReadyNow);
         // Registered once: a re-planned run replaces the stages these read.
         metrics.Registry.AddBeforeCollectCallback(ExportQueueDepths);
     }
@@ -59,14 +59,26 @@ public sealed class PipelineWorker
     /// <summary>Times the worker re-planned its inserts because the table's columns changed.</summary>
     public int Replans { get; private set; }
 
-    /// <summary>Alive: no stage has failed. Ready (below): it knows its table and its inserts are not failing.</summary>
-    public bool IsHealthy { get; private set; } = true;
-
+    /// <summary>
+    /// Alive: no stage has failed. Ready: it knows its table, its source topic exists and its inserts are not failing.
+    /// </summary>
     /// <remarks>
     /// Having no partitions is not "unready": with more replicas than partitions some pods idle by design, and an
     /// unready pod would block rolling updates. A source topic that does not exist is.
     /// </remarks>
-    public bool IsReady => IsHealthy && _schemaLoaded && _source is { TopicMissing: false } && _sink is { IsFailing: false };
+    public HealthState Health { get; }
+
+    public bool IsHealthy => Health.IsHealthy;
+    public bool IsReady => Health.IsReady;
+
+    private const string NotPlanned = "the target table's columns are not read yet";
+
+    private string? NotReadyNow() =>
+        _source is not { } source ? "the Kafka source has not started"
+        : source.TopicMissing ? $"the source topic {_settings.Kafka.Topic} does not exist"
+        : _sink is not { } sink ? "the ClickHouse sink has not started"
+        : sink.IsFailing ? "inserts into ClickHouse are failing"
+        : null;
 
     /// <summary>
     /// Runs until <paramref name="stop"/> fires, then drains for at most Pipeline:DrainTimeoutSeconds. When the target
@@ -83,7 +95,7 @@ public sealed class PipelineWorker
             sinkOptions.Settings);
         while (true)
         {
-            var mapping = await LoadMappingAsync(client, stop).ConfigureAwait(false);
+            var mapping = await new TablePlanner(_settings, _logger).LoadMappingAsync(client, stop).ConfigureAwait(false);
             if (mapping is null)
                 return; // stopped before ClickHouse ever answered: nothing consumed, nothing to drain
             try
@@ -97,8 +109,8 @@ public sealed class PipelineWorker
                 _logger.LogWarning("{Change} Planning the inserts for the new columns and starting again; the messages not yet inserted are read again.",
                     changed.Message);
             }
-            IsHealthy = true;
-            _schemaLoaded = false;
+            Health.Recover();
+            Health.SetNotReady(NotPlanned);
             Interlocked.Add(ref _consumedBefore, _source?.Consumed ?? 0);
             Interlocked.Add(ref _insertedBefore, _sink?.RowsInserted ?? 0);
             Interlocked.Add(ref _deadLetteredBefore, _deadLetter?.Acknowledged ?? 0);
@@ -107,9 +119,9 @@ public sealed class PipelineWorker
 
     private async Task RunPlannedAsync(ClickHouseHttpClient client, ClickHouseSinkOptions sinkOptions, TableMapping mapping, CancellationToken stop)
     {
-        using var ledger = _settings.ExactlyOnce ? await PrepareExactlyOnceAsync(client, mapping, stop).ConfigureAwait(false) : null;
+        using var ledger = _settings.ExactlyOnce ? await new ExactlyOncePreflight(_settings, _loggerFactory, _logger).PrepareAsync(client, mapping, stop).ConfigureAwait(false) : null;
         _metrics.DeliveryGuarantee.WithLabels(ledger is null ? "at_least_once" : "exactly_once").Set(1);
-        _schemaLoaded = true;
+        Health.SetReady();
 
         // Stopping and a failed stage both drain, for a bounded time: a pod that never exits is never restarted.
         using var stopOrFault = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -170,7 +182,7 @@ public sealed class PipelineWorker
                 // A stage whose next stage stopped only echoes that stage's failure, which is reported on its own.
                 if (fault is not (TableSchemaChangedException or DownstreamStoppedException))
                 {
-                    IsHealthy = false;
+                    Health.Fail($"stage {name} failed: {fault.Message}");
                     _logger.LogError("Stage {Stage} failed: {Reason}. Stopping consumption and draining for at most {Seconds} s.",
                         name, fault.Message, drainLimit.TotalSeconds);
                 }
@@ -194,7 +206,7 @@ public sealed class PipelineWorker
         }
         catch (Exception ex)
         {
-            IsHealthy = false;
+            Health.Fail($"the pipeline failed: {ex.Message}");
             _logger.LogCritical(ex, "The pipeline failed");
             throw;
         }
@@ -230,165 +242,6 @@ public sealed class PipelineWorker
         // Freed when the stage's loop has ended, never under it: after a drain timeout the loop may still be decoding.
         _ = codec.Completion.ContinueWith(_ => models.Dispose(), TaskScheduler.Default);
         return codec;
-    }
-
-    /// <summary>
-    /// Checks that the table can give exactly-once (it must deduplicate identical blocks, and its rows must carry their
-    /// Kafka partition and offset so that two different messages never make identical blocks) and that the ledger
-    /// topic is usable.
-    /// </summary>
-    private async Task<BatchLedger> PrepareExactlyOnceAsync(ClickHouseHttpClient client, TableMapping mapping, CancellationToken stop)
-    {
-        var table = $"{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}";
-        var engine = (await client.QueryAsync(
-            $"SELECT engine FROM system.tables WHERE database = {ClickHouseLiteral.Quote(_settings.ClickHouse.Database)} AND name = {ClickHouseLiteral.Quote(_settings.ClickHouse.Table)} FORMAT TabSeparated",
-            stop).ConfigureAwait(false)).Trim();
-        if (!(engine.StartsWith("Replicated", StringComparison.Ordinal) && engine.EndsWith("MergeTree", StringComparison.Ordinal)))
-            throw new ConfigurationException($"Delivery:Guarantee=ExactlyOnce needs a table that deduplicates inserted blocks (a Replicated*MergeTree); {table} is {engine}. Use AtLeastOnce or a replicated table.");
-        var sources = mapping.Columns.Select(c => c.Source).ToHashSet();
-        if (!sources.Contains(ColumnSource.KafkaPartition) || !sources.Contains(ColumnSource.KafkaOffset))
-            throw new ConfigurationException($"Delivery:Guarantee=ExactlyOnce needs columns kafka_partition and kafka_offset in {table}: without them two different batches with the same events would look identical and deduplication would drop one");
-        var ledger = new BatchLedger(_settings.ToLedgerOptions(), _loggerFactory.CreateLogger<BatchLedger>());
-        int partitions;
-        try
-        {
-            partitions = ledger.Validate(TimeSpan.FromSeconds(30));
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or KafkaException)
-        {
-            ledger.Dispose();
-            throw new ConfigurationException(ex.Message, ex);
-        }
-        var window = await DeduplicationWindowAsync(client, stop).ConfigureAwait(false);
-        var wanted = MinimumDeduplicationWindowPerPartition * partitions;
-        if (window < wanted)
-            _logger.LogWarning(
-                "{Table} keeps the hashes of its last {Window} blocks (replicated_deduplication_window); with {Partitions} partitions a batch " +
-                "replayed after a long recovery may be older than that and be inserted twice. Use at least {Wanted}.",
-                table, window, partitions, wanted);
-        _logger.LogInformation("Delivery guarantee: exactly-once into {Table} ({Engine} block deduplication, window {Window} blocks, batch ledger {Ledger})",
-            table, engine, window, _settings.LedgerTopic);
-        return ledger;
-    }
-
-    /// <summary>
-    /// Every insert makes one block per partition of the table it touches, each exactly-once batch holds one Kafka
-    /// partition, and a replay can come tens of seconds after the original (failure detection, restart, group
-    /// join): 100 blocks per Kafka partition covers that at one flush per second with a couple of table partitions.
-    /// </summary>
-    private const int MinimumDeduplicationWindowPerPartition = 100;
-
-    private async Task<long> DeduplicationWindowAsync(ClickHouseHttpClient client, CancellationToken stop)
-    {
-        var engineFull = await client.QueryAsync(
-            $"SELECT engine_full FROM system.tables WHERE database = {ClickHouseLiteral.Quote(_settings.ClickHouse.Database)} AND name = {ClickHouseLiteral.Quote(_settings.ClickHouse.Table)} FORMAT TabSeparated",
-            stop).ConfigureAwait(false);
-        var match = System.Text.RegularExpressions.Regex.Match(engineFull, @"replicated_deduplication_window\s*=\s*(\d+)");
-        if (match.Success)
-            return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-        var serverDefault = await client.QueryAsync(
-            "SELECT value FROM system.merge_tree_settings WHERE name = 'replicated_deduplication_window' FORMAT TabSeparated", stop).ConfigureAwait(false);
-        return long.TryParse(serverDefault.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
-    }
-
-    /// <summary>Refuses ClickHouse:Settings the server does not know, or takes as another value than the one given.</summary>
-    private async Task CheckInsertSettingsAsync(ClickHouseHttpClient client, CancellationToken stop)
-    {
-        var configured = _settings.ClickHouse.Settings;
-        if (configured.Count == 0)
-            return;
-        var unknown = await client.UnknownSettingsAsync(configured.Keys, stop).ConfigureAwait(false);
-        if (unknown.Count > 0)
-            throw new ConfigurationException(
-                $"{string.Join(", ", unknown.Select(n => $"ClickHouse:Settings:{n}"))}: this ClickHouse server has no such setting (system.settings)");
-        IReadOnlyDictionary<string, string> effective;
-        try
-        {
-            effective = await client.EffectiveInsertSettingsAsync(configured.Keys, stop).ConfigureAwait(false);
-        }
-        catch (ClickHouseServerException ex) when (ClickHouseErrors.Classify(ex) != ClickHouseErrorClass.Transient)
-        {
-            throw new ConfigurationException($"ClickHouse:Settings: the server refuses {string.Join(", ", configured.Select(p => $"{p.Key}={p.Value}"))}: {ex.Message}", ex);
-        }
-        foreach (var (name, value) in configured)
-        {
-            if (effective.TryGetValue(name, out var taken) && !SameSettingValue(value, taken))
-                throw new ConfigurationException($"ClickHouse:Settings:{name}={value} is taken by the server as {taken}; give a value it can read");
-        }
-    }
-
-    private static bool SameSettingValue(string given, string taken)
-    {
-        static string Normal(string v) => v.Trim().ToLowerInvariant() switch
-        {
-            "true" => "1",
-            "false" => "0",
-            var other => decimal.TryParse(other, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number)
-                ? number.ToString(System.Globalization.CultureInfo.InvariantCulture)
-                : other,
-        };
-        return Normal(given) == Normal(taken);
-    }
-
-    /// <summary>
-    /// Reads the target table's columns and plans the inserts, waiting for ClickHouse if it is not up yet. A table that
-    /// cannot hold the events, settings the server does not know, and answers no retry can change (refused
-    /// credentials, a URL that is not ClickHouse's) stop the worker at once with the key named.
-    /// </summary>
-    private async Task<TableMapping?> LoadMappingAsync(ClickHouseHttpClient client, CancellationToken stop)
-    {
-        var table = $"{_settings.ClickHouse.Database}.{_settings.ClickHouse.Table}";
-        var backoff = new Backoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            try
-            {
-                await CheckInsertSettingsAsync(client, stop).ConfigureAwait(false);
-                var schema = await client.DescribeTableAsync(_settings.ClickHouse.Table, stop).ConfigureAwait(false);
-                TableMapping mapping;
-                try
-                {
-                    mapping = TableMapping.Create(schema);
-                }
-                catch (Exception ex) when (ex is NotSupportedException or FormatException or ArgumentException)
-                {
-                    throw new ConfigurationException($"ClickHouse:Table '{table}' cannot be written: {ex.Message}", ex);
-                }
-                var problems = mapping.ProblemsHoldingEvents();
-                if (problems.Count > 0)
-                    throw new ConfigurationException($"ClickHouse:Table '{table}' cannot hold the events: {string.Join("; ", problems)}");
-                _logger.LogInformation("Inserting into {Table}: {Columns}", table, mapping.InsertColumnList);
-                return mapping;
-            }
-            catch (ClickHouseServerException ex) when (ex.Code is 60 or 81)
-            {
-                throw new ConfigurationException($"ClickHouse:Table '{table}' does not exist: {ex.Message}", ex);
-            }
-            catch (ClickHouseServerException ex) when (ex.Code is 192 or 193 or 194 or 195 or 516 or 497)
-            {
-                throw new ConfigurationException($"ClickHouse:Username/ClickHouse:Password were refused: {ex.Message}", ex);
-            }
-            catch (ClickHouseServerException ex) when (ClickHouseErrors.Classify(ex) == ClickHouseErrorClass.Permanent)
-            {
-                throw new ConfigurationException($"ClickHouse:Url '{_settings.ClickHouse.Url}' refused the worker's first queries, and retrying cannot help: {ex.Message}", ex);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !stop.IsCancellationRequested)
-            {
-                _logger.LogWarning("ClickHouse at {Url} not available yet ({Reason}); retrying", _settings.ClickHouse.Url, ex.Message);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return null;
-            }
-            try
-            {
-                await backoff.DelayAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
-        }
     }
 }
 

@@ -70,7 +70,7 @@ public sealed class DeadLetterStage : IDisposable
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
     private readonly IProducer<byte[]?, byte[]> _producer;
-    private readonly SemaphoreSlim _inFlight;
+    private readonly InFlightLimit _inFlight;
     private readonly Channel<(PipelineMessage Source, Message<byte[]?, byte[]> DeadLetter, DateTime NotBefore)> _retries =
         Channel.CreateUnbounded<(PipelineMessage, Message<byte[]?, byte[]>, DateTime)>();
     private readonly CancellationTokenSource _disposing = new();
@@ -84,7 +84,7 @@ public sealed class DeadLetterStage : IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _inFlight = new SemaphoreSlim(options.MaxInFlight, options.MaxInFlight);
+        _inFlight = new InFlightLimit(options.MaxInFlight);
         var config = new ProducerConfig
         {
             BootstrapServers = options.BootstrapServers,
@@ -103,7 +103,8 @@ public sealed class DeadLetterStage : IDisposable
             .SetErrorHandler((_, error) => _logger.LogWarning("Dead-letter producer error: {Reason}", error.Reason))
             .Build();
         Block = new ActionBlock<PipelineMessage>(ProduceAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = 1024 });
-        Completion = Block.Completion.ContinueWith(_ => WaitForAcknowledgementsAsync(), TaskScheduler.Default).Unwrap();
+        // Every permit back means every dead letter was acknowledged (failed ones keep their permit while retried).
+        Completion = Block.Completion.ContinueWith(_ => _inFlight.WhenAllExitedAsync(), TaskScheduler.Default).Unwrap();
         _retryLoop = Task.Run(RetryLoopAsync);
     }
 
@@ -121,7 +122,7 @@ public sealed class DeadLetterStage : IDisposable
             _metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
             return;
         }
-        await _inFlight.WaitAsync().ConfigureAwait(false);
+        await _inFlight.EnterAsync().ConfigureAwait(false);
         Produce(message, BuildMessage(message));
     }
 
@@ -160,7 +161,7 @@ public sealed class DeadLetterStage : IDisposable
         Interlocked.Increment(ref _acknowledged);
         _metrics.DeadLetters.WithLabels(source.Failure!.Kind).Inc();
         _metrics.StageMessages.WithLabels(StageName, "ok").Inc();
-        _inFlight.Release();
+        _inFlight.Exit();
     }
 
     /// <summary>
@@ -230,14 +231,6 @@ public sealed class DeadLetterStage : IDisposable
         headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(message.Lease.Partition.Partition.Value.ToString(CultureInfo.InvariantCulture)));
         headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(message.Offset.ToString(CultureInfo.InvariantCulture)));
         return new Message<byte[]?, byte[]> { Key = message.Key, Value = message.Value, Headers = headers };
-    }
-
-    private async Task WaitForAcknowledgementsAsync()
-    {
-        // Every permit back means every dead letter was acknowledged (failed ones keep their permit while retried).
-        for (var i = 0; i < _options.MaxInFlight; i++)
-            await _inFlight.WaitAsync().ConfigureAwait(false);
-        _inFlight.Release(_options.MaxInFlight);
     }
 
     public void Dispose()

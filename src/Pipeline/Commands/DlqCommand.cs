@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EventPipeline.Host.Commands.Dlq;
 using EventPipeline.Host.Configuration;
+using EventPipeline.Stages;
 using Microsoft.Extensions.Configuration;
 
 namespace EventPipeline.Host.Commands;
@@ -103,16 +104,10 @@ internal static class DlqCommand
         }
         if (timeoutSeconds < 1)
             return (null, $"--timeout-s must be positive (got {timeoutSeconds})");
-        var properties = configuration.GetSection("Kafka:Properties").GetChildren()
-            .Where(c => c.Value is not null && IsSecurityKey(c.Key))
-            .ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+        var properties = KafkaSecurityProperties.Select(PipelineSettings.ReadKafkaProperties(configuration));
         var filter = new DeadLetterFilter(DeadLetterFilter.SplitList(kinds), string.IsNullOrWhiteSpace(stage) ? null : stage.Trim(), from, to, partitions);
         return (new DlqRequest(servers, deadLetters, filter, format == "json", TimeSpan.FromSeconds(timeoutSeconds), properties, toTopic, dryRun), null);
     }
-
-    /// <summary>Security settings reach every client; consumer- or producer-only tuning would make the other refuse to start.</summary>
-    internal static bool IsSecurityKey(string key) =>
-        key.StartsWith("security.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal) || key.StartsWith("ssl.", StringComparison.Ordinal);
 
     internal static int List(DlqRequest request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {

@@ -1,6 +1,8 @@
 // The project runs with InvariantGlobalization: N0 and F1 below format the same everywhere.
 using Confluent.Kafka;
 using EventPipeline.DevTools.Events;
+using EventPipeline.Host.Configuration;
+using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 
 namespace EventPipeline.Host.Commands;
@@ -184,8 +186,7 @@ internal sealed class GenerateLimitsCheck
     public static GenerateLimitsCheck Before(string servers, string topic, long events, bool roundRobin, EventGeneratorOptions generator,
         Microsoft.Extensions.Configuration.IConfiguration configuration, TextWriter stderr)
     {
-        var properties = configuration.GetSection("Kafka:Properties").GetChildren()
-            .Where(c => c.Value is not null && DlqCommand.IsSecurityKey(c.Key)).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+        var properties = KafkaSecurityProperties.Select(PipelineSettings.ReadKafkaProperties(configuration));
         var check = new GenerateLimitsCheck(servers, topic, properties);
         try
         {

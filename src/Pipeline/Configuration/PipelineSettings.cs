@@ -1,168 +1,16 @@
 using Confluent.Kafka;
-using EventPipeline.Stages;
-using EventPipeline.Stages.Batching;
-using EventPipeline.Stages.ExactlyOnce;
-using EventPipeline.Stages.ClickHouse;
-using EventPipeline.Models.Batching;
 using EventPipeline.Models.Codec;
+using EventPipeline.Stages.ClickHouse;
 using EventPipeline.Stages.Codec;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host.Configuration;
-
-/// <summary>Thrown at start for a bad configuration value; the message always names the key.</summary>
-public sealed class ConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
-
-public sealed class KafkaSettings
-{
-    public string BootstrapServers { get; set; } = "";
-    public string Topic { get; set; } = "";
-    public string GroupId { get; set; } = "event-pipeline";
-
-    /// <summary>earliest or latest: where a consumer group without committed offsets starts.</summary>
-    public string AutoOffsetReset { get; set; } = "earliest";
-
-    public int CommitIntervalMs { get; set; } = 1000;
-
-    /// <summary>Passed to librdkafka as is (security.protocol, sasl.*, ssl.*, fetch tuning...).</summary>
-    public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class ClickHouseSettings
-{
-    public string Url { get; set; } = "";
-    public string Database { get; set; } = "default";
-    public string Table { get; set; } = "events";
-    public string Username { get; set; } = "default";
-    public string Password { get; set; } = "";
-
-    /// <summary>Read the password from this file instead (a mounted Kubernetes secret, say).</summary>
-    public string PasswordFile { get; set; } = "";
-
-    /// <summary>none or gzip.</summary>
-    public string Compression { get; set; } = "none";
-
-    public int MaxConcurrentInserts { get; set; } = 2;
-    public int RequestTimeoutSeconds { get; set; } = 60;
-
-    /// <summary>
-    /// ClickHouse settings sent with every INSERT as URL parameters (ClickHouse:Settings:insert_distributed_sync=1
-    /// for a Distributed table: see deploy/README.md). Names must match [a-z_]+.
-    /// </summary>
-    public Dictionary<string, string> Settings { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class BatchSettings
-{
-    /// <summary>static (Batch:Size), aimd (grow while inserts stay under Batch:TargetLatencyMs, halve when not),
-    /// threshold (fill in Batch:TargetLatencyMs at the current arrival rate), dqn (the trained agent at
-    /// Batch:ModelPath; static Batch:Size if the model is unusable) or dqn-shadow (Batch:ShadowPolicy acts, the
-    /// agent's choices are only exported).</summary>
-    public string Policy { get; set; } = "static";
-
-    /// <summary>Directory of a `pipeline train batcher` artifact; empty = the one shipped next to the executable.</summary>
-    public string ModelPath { get; set; } = "";
-
-    /// <summary>The policy that acts in dqn-shadow mode: static, aimd or threshold.</summary>
-    public string ShadowPolicy { get; set; } = "static";
-
-    public int MinSize { get; set; } = 1000;
-    public int TargetLatencyMs { get; set; } = 1000;
-    public int AimdStep { get; set; } = 5000;
-
-    /// <summary>100,000 beat 50,000 in every repeat of the e2e bench (perf-data/e2e-latest.json).</summary>
-    public int Size { get; set; } = 100_000;
-    public int MaxLatencyMs { get; set; } = 1000;
-    public int MaxSize { get; set; } = 200_000;
-}
-
-public sealed class DecodeSettings
-{
-    public int Parallelism { get; set; } = 2;
-    public int MaxMessageBytes { get; set; } = 1_048_576;
-
-    /// <summary>Confluent Protobuf schema ids to accept, comma-separated; empty accepts any. Others are dead-lettered as unknown_schema.</summary>
-    public string ProtobufSchemaIds { get; set; } = "";
-
-    /// <exception cref="ConfigurationException">A value is not a non-negative integer; the message names the key.</exception>
-    public IReadOnlyList<int> ParseProtobufSchemaIds() =>
-        ProtobufSchemaIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(id => int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value)
-                ? value
-                : throw new ConfigurationException($"Decode:ProtobufSchemaIds: '{id}' is not a schema id (comma-separated non-negative integers, e.g. 1,7)"))
-            .Distinct().ToList();
-}
-
-public sealed class CodecSettings
-{
-    /// <summary>
-    /// Learned-codec artifact directories, comma-separated (like Kafka:BootstrapServers): every model whose envelopes
-    /// this worker may meet, e.g. the old and the new one during a roll-out. Empty turns the codec stage off.
-    /// </summary>
-    public string Models { get; set; } = "";
-
-    /// <summary>Envelopes decoded in one forward pass, at most.</summary>
-    public int MaxBatchSize { get; set; } = 4096;
-
-    /// <summary>How long the first envelope of a batch waits for more.</summary>
-    public int MaxBatchDelayMs { get; set; } = 5;
-
-    /// <summary>libtorch threads for the codec's forward passes (0 = libtorch's default, one per core).</summary>
-    public int TorchThreads { get; set; } = 1;
-
-    public IReadOnlyList<string> ModelDirectories =>
-        Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-}
-
-public sealed class DeadLetterSettings
-{
-    /// <summary>Defaults to "&lt;Kafka:Topic&gt;.dlq".</summary>
-    public string Topic { get; set; } = "";
-
-    public Dictionary<string, string> Properties { get; set; } = new(StringComparer.Ordinal);
-}
-
-public sealed class DeliverySettings
-{
-    /// <summary>AtLeastOnce (default) or ExactlyOnce (needs a table that deduplicates blocks, see README).</summary>
-    public string Guarantee { get; set; } = "AtLeastOnce";
-
-    /// <summary>Exactly-once batch ledger; defaults to "&lt;Kafka:Topic&gt;.batches".</summary>
-    public string LedgerTopic { get; set; } = "";
-}
-
-public sealed class TelemetrySettings
-{
-    /// <summary>Table for one row per finished insert (deploy/clickhouse/telemetry.sql); empty turns telemetry off.</summary>
-    public string Table { get; set; } = "";
-
-    /// <summary>The worker column of telemetry rows; defaults to the host name (the pod name in Kubernetes).</summary>
-    public string Worker { get; set; } = "";
-}
-
-public sealed class MetricsSettings
-{
-    /// <summary>Port for /metrics, /healthz and /readyz; 0 turns the endpoint off.</summary>
-    public int Port { get; set; } = 9464;
-
-    public string Host { get; set; } = "0.0.0.0";
-}
-
-public sealed class PipelineSection
-{
-    /// <summary>Bounded capacity of each message queue between stages.</summary>
-    public int QueueCapacity { get; set; } = 8192;
-
-    /// <summary>How long SIGTERM waits for in-flight batches before committing only what is durable.</summary>
-    public int DrainTimeoutSeconds { get; set; } = 30;
-}
 
 /// <summary>
 /// The whole configuration: appsettings.json, then PIPELINE_-prefixed environment variables (__ separates
 /// sections), then --Section:Key=value arguments. <see cref="Load"/> validates everything before anything starts.
 /// </summary>
-public sealed class PipelineSettings
+public sealed partial class PipelineSettings
 {
     public KafkaSettings Kafka { get; set; } = new();
     public ClickHouseSettings ClickHouse { get; set; } = new();
@@ -183,6 +31,10 @@ public sealed class PipelineSettings
             .AddEnvironmentVariables("PIPELINE_")
             .AddCommandLine(commandLineArgs.ToArray())
             .Build();
+
+    /// <summary>Kafka:Properties:* as given (entries without a value, i.e. sections, left out).</summary>
+    public static Dictionary<string, string> ReadKafkaProperties(IConfiguration configuration) =>
+        configuration.GetSection("Kafka:Properties").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
 
     public static PipelineSettings Load(IConfiguration configuration)
     {
@@ -331,119 +183,6 @@ public sealed class PipelineSettings
         }
     }
 
-    /// <summary>The codec models of Codec:Models, or null when none are configured (the codec stage is off).</summary>
-    public CodecRegistry? LoadCodecModels()
-    {
-        if (Codec.ModelDirectories.Count == 0)
-            return null;
-        if (Codec.TorchThreads > 0)
-            Models.TorchRuntime.LimitThreads(Codec.TorchThreads);
-        try
-        {
-            return CodecRegistry.Load(Codec.ModelDirectories);
-        }
-        catch (CodecModelException ex)
-        {
-            throw new ConfigurationException($"Codec:Models cannot be loaded: {ex.Message}", ex);
-        }
-    }
-
-    public CodecDecodeStageOptions ToCodecDecodeOptions() => new()
-    {
-        BoundedCapacity = Pipeline.QueueCapacity,
-        MaxBatchSize = Codec.MaxBatchSize,
-        MaxBatchDelay = TimeSpan.FromMilliseconds(Codec.MaxBatchDelayMs),
-        MaxMessageBytes = Decode.MaxMessageBytes,
-    };
-
-    public string LedgerTopic => string.IsNullOrWhiteSpace(Delivery.LedgerTopic) ? $"{Kafka.Topic}.batches" : Delivery.LedgerTopic;
-
-    public BatchLedgerOptions ToLedgerOptions() => new()
-    {
-        BootstrapServers = Kafka.BootstrapServers,
-        Topic = LedgerTopic,
-        SourceTopic = Kafka.Topic,
-        ClientProperties = MergeProducerProperties(),
-    };
-
-    public string DeadLetterTopic => string.IsNullOrWhiteSpace(DeadLetter.Topic) ? $"{Kafka.Topic}.dlq" : DeadLetter.Topic;
-
-    public string ResolvePassword() =>
-        string.IsNullOrEmpty(ClickHouse.PasswordFile) ? ClickHouse.Password : File.ReadAllText(ClickHouse.PasswordFile).TrimEnd('\r', '\n');
-
-    public AutoOffsetReset ParseAutoOffsetReset() => Kafka.AutoOffsetReset.ToLowerInvariant() switch
-    {
-        "earliest" or "smallest" or "beginning" => AutoOffsetReset.Earliest,
-        "latest" or "largest" or "end" => AutoOffsetReset.Latest,
-        _ => throw new ConfigurationException($"Kafka:AutoOffsetReset '{Kafka.AutoOffsetReset}' must be earliest or latest"),
-    };
-
-    public KafkaSourceOptions ToSourceOptions() => new()
-    {
-        BootstrapServers = Kafka.BootstrapServers,
-        Topic = Kafka.Topic,
-        GroupId = Kafka.GroupId,
-        AutoOffsetReset = ParseAutoOffsetReset(),
-        ClientProperties = Kafka.Properties,
-        CommitInterval = TimeSpan.FromMilliseconds(Kafka.CommitIntervalMs),
-    };
-
-    public ClickHouseSinkOptions ToSinkOptions() => new()
-    {
-        Url = new Uri(ClickHouse.Url),
-        Database = ClickHouse.Database,
-        Table = ClickHouse.Table,
-        Username = ClickHouse.Username,
-        Password = ResolvePassword(),
-        // Exactly-once always compresses: a body cut short by a dying worker at a row boundary is inserted by the
-        // server as if complete (tests/Pipeline.Tests/ClickHouse/TruncatedBodyTests.cs), and that prefix would never
-        // deduplicate against the replayed batch; a gzip body without its trailer is refused instead.
-        Gzip = ClickHouse.Compression == "gzip" || ExactlyOnce,
-        MaxConcurrentInserts = ClickHouse.MaxConcurrentInserts,
-        RequestTimeout = TimeSpan.FromSeconds(ClickHouse.RequestTimeoutSeconds),
-        Settings = new Dictionary<string, string>(ClickHouse.Settings, StringComparer.Ordinal),
-    };
-
-    public BatchStageOptions ToBatchOptions() => new()
-    {
-        BoundedCapacity = Pipeline.QueueCapacity,
-        MaxLatency = TimeSpan.FromMilliseconds(Batch.MaxLatencyMs),
-        MaxSize = Batch.MaxSize,
-    };
-
-    public IBatchSizePolicy CreateBatchPolicy(PipelineMetrics? metrics = null, ILogger? logger = null) => Batch.Policy switch
-    {
-        "dqn" => CreateDqnPolicy(metrics, logger),
-        "dqn-shadow" => new ShadowBatchSizePolicy(CreateHeuristicPolicy(Batch.ShadowPolicy), CreateDqnPolicy(metrics, logger), logger),
-        _ => CreateHeuristicPolicy(Batch.Policy),
-    };
-
-    private IBatchSizePolicy CreateHeuristicPolicy(string name) => name switch
-    {
-        "aimd" => new AimdBatchSizePolicy(Batch.Size, Batch.MinSize, Batch.MaxSize, Batch.AimdStep, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
-        "threshold" => new LatencyTargetBatchSizePolicy(Batch.MinSize, Batch.MaxSize, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
-        _ => new StaticBatchSizePolicy(Batch.Size),
-    };
-
-    private DqnBatchSizePolicy CreateDqnPolicy(PipelineMetrics? metrics, ILogger? logger) => new(new DqnPolicyOptions
-    {
-        ModelPath = string.IsNullOrWhiteSpace(Batch.ModelPath) ? Path.Combine(AppContext.BaseDirectory, "Artifacts", "batcher") : Batch.ModelPath,
-        MinSize = Batch.MinSize,
-        MaxSize = Batch.MaxSize,
-        FallbackSize = Batch.Size,
-    }, metrics, logger);
-
-    public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueCapacity, Parallelism = Decode.Parallelism };
-
-    public DeadLetterOptions ToDeadLetterOptions() => new()
-    {
-        // The dead-letter producer talks to the same cluster with the same security settings unless overridden.
-        BootstrapServers = Kafka.BootstrapServers,
-        Topic = DeadLetterTopic,
-        ClientProperties = MergeProducerProperties(),
-        MaxMessageBytes = Decode.MaxMessageBytes,
-    };
-
     /// <summary>A one-line description for the start-up log: never contains a secret.</summary>
     public string Describe() =>
         $"kafka={Kafka.BootstrapServers} topic={Kafka.Topic} group={Kafka.GroupId} dlq={DeadLetterTopic} " +
@@ -451,21 +190,6 @@ public sealed class PipelineSettings
         $"delivery={Delivery.Guarantee} batch={Batch.Policy}:{Batch.Size}/{Batch.MaxLatencyMs}ms inserts={ClickHouse.MaxConcurrentInserts} compression={(ExactlyOnce ? "gzip" : ClickHouse.Compression)}" +
         (ClickHouse.Settings.Count == 0 ? "" : $" settings={string.Join(",", ClickHouse.Settings.Select(s => $"{s.Key}={s.Value}"))}") +
         (Codec.ModelDirectories.Count == 0 ? "" : $" codec={string.Join(",", Codec.ModelDirectories)}");
-
-    private Dictionary<string, string> MergeProducerProperties()
-    {
-        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in Kafka.Properties)
-        {
-            // Consumer-only settings would make the producer refuse to start.
-            if (key.StartsWith("security.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal) ||
-                key.StartsWith("ssl.", StringComparison.Ordinal))
-                merged[key] = value;
-        }
-        foreach (var (key, value) in DeadLetter.Properties)
-            merged[key] = value;
-        return merged;
-    }
 
     private static void Require(string value, string key)
     {

@@ -85,11 +85,8 @@ public sealed class BatchLedger : IDisposable
             EnableAutoCommit = false,
             EnablePartitionEof = false,
         };
-        foreach (var (key, value) in _options.ClientProperties)
-        {
-            if (key.StartsWith("security.", StringComparison.Ordinal) || key.StartsWith("sasl.", StringComparison.Ordinal) || key.StartsWith("ssl.", StringComparison.Ordinal))
-                config.Set(key, value);
-        }
+        foreach (var (key, value) in KafkaSecurityProperties.Select(_options.ClientProperties))
+            config.Set(key, value);
         using var consumer = new ConsumerBuilder<string, string>(config).Build();
         var deadline = DateTime.UtcNow + timeout;
         var wanted = new List<TopicPartitionOffset>();

@@ -151,7 +151,7 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         var group = $"produce-{Guid.NewGuid():N}";
         using var loggerFactory = TestLogger.CreateFactory(output, Microsoft.Extensions.Logging.LogLevel.Information);
         using var stop = new CancellationTokenSource();
-        var run = Task.Run(() => Host.Commands.ProduceCommand.RunAsync(
+        var run = Task.Run(() => Host.Commands.ProducePipeline.RunAsync(
             new(kafka.BootstrapServers, target, trained.Directory, source, group, MaxBatchSize: 4096, MaxBatchDelayMs: 5), loggerFactory, stop));
 
         await EndToEnd.WaitUntilAsync(() => Task.Run(() => CommittedToTheEnd(source, partitions, group)), TimeSpan.FromMinutes(2),

@@ -21,7 +21,7 @@ public sealed class MetricsEndpointTests(KafkaFixture kafka, ClickHouseFixture c
 
         await using var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output);
         await using var endpoint = await MetricsEndpoint.StartAsync("127.0.0.1", 0, worker.Metrics.Registry,
-            () => worker.Worker.IsHealthy, () => worker.Worker.IsReady, TestLogger.CreateFactory(output), CancellationToken.None);
+            worker.Worker.Health, TestLogger.CreateFactory(output), CancellationToken.None);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{endpoint.Port}") };
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);

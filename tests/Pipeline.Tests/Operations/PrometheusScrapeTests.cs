@@ -52,7 +52,7 @@ public sealed partial class PrometheusScrapeTests(KafkaFixture kafka, ITestOutpu
                     ["Batch:Policy"] = "dqn-shadow",
                 });
             await using var endpoint = await MetricsEndpoint.StartAsync("127.0.0.1", 0, worker.Metrics.Registry,
-                () => worker.Worker.IsHealthy, () => worker.Worker.IsReady, TestLogger.CreateFactory(output), CancellationToken.None);
+                worker.Worker.Health, TestLogger.CreateFactory(output), CancellationToken.None);
             var producerPort = OperationsTools.FreePort();
             using var produce = TestPipelineProcess.StartProduce(kafka.BootstrapServers, raw, topic, producerPort, output);
             var recordingRules = OperationsTools.Deploy("prometheus", "rules", "pipeline-recording.yml");

@@ -1,3 +1,4 @@
+using EventPipeline.Host;
 using EventPipeline.Host.Commands;
 using EventPipeline.Host.Configuration;
 using Microsoft.Extensions.Configuration;
@@ -60,12 +61,12 @@ public sealed class ProduceSettingsTests
     [Fact]
     public async Task Health_fails_and_readiness_ends_once_a_watched_stage_faults()
     {
-        var health = new ProduceHealth();
+        var health = ProducePipeline.NewHealthState();
         var stage = new TaskCompletionSource();
         health.Watch(stage.Task, "codec_encode", NullLogger.Instance);
         Assert.True(health.IsHealthy);
         Assert.False(health.IsReady); // not started yet
-        health.Started();
+        health.SetReady();
         Assert.True(health.IsReady);
 
         stage.SetException(new InvalidOperationException("the model failed"));

@@ -1,0 +1,18 @@
+using EventPipeline.Stages;
+
+namespace EventPipeline.Host.Commands;
+
+/// <param name="FromTopic">Null: JSON lines from stdin.</param>
+/// <param name="FeaturizerOnly">Mode-0 envelopes: the featurizer without the network (a few bytes more, much less CPU).</param>
+/// <param name="KafkaProperties">Kafka:Properties:* from the configuration: all go to the source consumer; the security ones
+/// (security.*, sasl.*, ssl.*) also to the two producers.</param>
+internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
+    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null)
+{
+    public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
+
+    public IReadOnlyDictionary<string, string> ProducerProperties => KafkaSecurityProperties.Select(ConsumerProperties);
+}
+
+/// <param name="BytesIn">Input bytes of the events that were sent (dead-lettered input is not counted).</param>
+internal sealed record CodecProduceSummary(long Read, long Coded, long Uncoded, long DeadLettered, long BytesIn, long BytesOut, long NotAcknowledged);

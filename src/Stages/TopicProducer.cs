@@ -1,0 +1,101 @@
+using System.Text;
+using System.Threading.Tasks.Dataflow;
+using Confluent.Kafka;
+using EventPipeline.Stages.Flow;
+
+namespace EventPipeline.Stages;
+
+/// <summary>
+/// The last stage of <c>pipeline produce</c>: produces encoded events to the target topic, keyed by app_id, acks=all
+/// and idempotent; a message's source is completed (its offset may be committed) only once the broker acknowledged it.
+/// A delivery that failed for good is counted and reported to the owner, and its source stays uncommitted.
+/// </summary>
+public sealed class TopicProducer : IDisposable
+{
+    /// <summary>The stage label of its metrics: ok counts events the target topic acknowledged, failed those it never will.</summary>
+    public const string StageName = "produce";
+
+    private const int MaxInFlight = 50_000; // below librdkafka's 100,000-message queue: Produce never meets a full queue
+
+    private readonly string _topic;
+    private readonly Action<Error> _onFailure;
+    private readonly IProducer<byte[], byte[]> _producer;
+    private readonly InFlightLimit _inFlight = new(MaxInFlight);
+    private readonly Prometheus.Counter.Child _acknowledged;
+    private readonly Prometheus.Counter.Child _failedCounter;
+    private long _coded, _uncoded, _bytesIn, _bytesOut, _failed;
+
+    /// <param name="onFailure">Called for each delivery that failed for good (librdkafka retried it for message.timeout.ms).</param>
+    public TopicProducer(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> clientProperties, int boundedCapacity,
+        PipelineMetrics metrics, Action<Error> onFailure)
+    {
+        _topic = topic;
+        _onFailure = onFailure;
+        // Created now, at zero: "nothing produced" must be a series at 0 for the alert, not a missing one.
+        _acknowledged = metrics.StageMessages.WithLabels(StageName, "ok");
+        _failedCounter = metrics.StageMessages.WithLabels(StageName, "failed");
+        var config = new ProducerConfig
+        {
+            BootstrapServers = bootstrapServers,
+            Acks = Acks.All,
+            EnableIdempotence = true,
+            LingerMs = 5,
+            ClientId = $"event-pipeline-produce-{Environment.MachineName}",
+        };
+        foreach (var (key, value) in clientProperties)
+            config.Set(key, value);
+        _producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        Block = new ActionBlock<EncodedMessage>(ProduceAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = boundedCapacity });
+        Completion = Block.Completion.ContinueWith(_ => _inFlight.WhenAllExitedAsync(), TaskScheduler.Default).Unwrap();
+    }
+
+    public ActionBlock<EncodedMessage> Block { get; }
+
+    /// <summary>Completes when the block completed and every message it took was acknowledged or failed for good.</summary>
+    public Task Completion { get; }
+
+    public long Coded => Interlocked.Read(ref _coded);
+    public long Uncoded => Interlocked.Read(ref _uncoded);
+
+    /// <summary>Input bytes of the events that were acknowledged.</summary>
+    public long BytesIn => Interlocked.Read(ref _bytesIn);
+    public long BytesOut => Interlocked.Read(ref _bytesOut);
+
+    /// <summary>Deliveries that failed for good.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    private async Task ProduceAsync(EncodedMessage message)
+    {
+        if (message.Source.Lease.IsRevoked)
+            return; // its partition's new owner reads it again
+        await _inFlight.EnterAsync().ConfigureAwait(false);
+        var key = Encoding.UTF8.GetBytes(message.Source.Event!.AppId);
+        _producer.Produce(_topic, new Message<byte[], byte[]> { Key = key, Value = message.Payload }, report => OnDelivered(message, report));
+    }
+
+    private void OnDelivered(EncodedMessage message, DeliveryReport<byte[], byte[]> report)
+    {
+        if (report.Error.IsError)
+        {
+            // librdkafka already retried for message.timeout.ms; the source offset stays uncommitted (re-read on restart).
+            _failedCounter.Inc();
+            Interlocked.Increment(ref _failed);
+            _onFailure(report.Error);
+        }
+        else
+        {
+            Interlocked.Increment(ref message.Coded ? ref _coded : ref _uncoded);
+            Interlocked.Add(ref _bytesIn, message.Source.Value.Length);
+            Interlocked.Add(ref _bytesOut, message.Payload.Length);
+            _acknowledged.Inc();
+            message.Source.Complete();
+        }
+        _inFlight.Exit();
+    }
+
+    public void Dispose()
+    {
+        _producer.Flush(TimeSpan.FromSeconds(5));
+        _producer.Dispose();
+    }
+}
