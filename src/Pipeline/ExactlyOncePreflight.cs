@@ -68,7 +68,7 @@ internal sealed class ExactlyOncePreflight(PipelineSettings settings, ILoggerFac
         if (match.Success)
             return long.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         var serverDefault = await client.QueryAsync(
-            "SELECT value FROM system.merge_treesettings WHERE name = 'replicated_deduplication_window' FORMAT TabSeparated", stop).ConfigureAwait(false);
+            "SELECT value FROM system.merge_tree_settings WHERE name = 'replicated_deduplication_window' FORMAT TabSeparated", stop).ConfigureAwait(false);
         return long.TryParse(serverDefault.Trim(), System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
     }
 }
