@@ -4,7 +4,7 @@ using EventPipeline.DevTools.LocalServers;
 namespace EventPipeline.Bench.Faults;
 
 /// <summary>
-/// Starts ZooKeeper, a ClickHouse that uses it and a mock Kafka cluster, then runs one <see cref="FaultScenario"/>
+/// Starts ZooKeeper, a ClickHouse that uses it and a mock Kafka cluster, then runs one <see cref="FaultsRun"/>
 /// per guarantee (exactly-once on a ReplicatedMergeTree table, at-least-once on a plain MergeTree table) and
 /// writes the report.
 /// </summary>
@@ -27,7 +27,7 @@ internal static class FaultsBenchmark
             server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), new LocalClickHouseOptions { ZooKeeper = zooKeeper.Connect }, ct);
             using var kafka = MockKafkaCluster.Start(brokers: 3);
             kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-            var scenario = new FaultScenario(options, kafka, server, logDir);
+            var scenario = new FaultsRun(options, kafka, server, logDir);
             var results = new List<GuaranteeResult>();
             foreach (var guarantee in options.Guarantee)
             {

@@ -43,7 +43,7 @@ internal sealed class FaultsReport
             ["malformed_fraction"] = options.MalformedFraction,
             ["seed"] = options.Seed,
             ["extra_faults"] = options.ExtraFaults,
-            ["worker"] = FaultScenario.DescribeWorkerSettings(options),
+            ["worker"] = FaultsRun.DescribeWorkerSettings(options),
         },
         Method = "The worker runs as a child process (dotnet pipeline.dll run). Kill i is a SIGKILL once count() passes about " +
             "i/(kills+1) of the good events (seeded jitter of a third of a step, plus 0-400 ms), then it is restarted at once. " +

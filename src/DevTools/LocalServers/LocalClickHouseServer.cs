@@ -122,6 +122,18 @@ public sealed partial class LocalClickHouseServer : IAsyncDisposable
         return long.Parse(body, NumberStyles.Integer, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Rows of an events table and distinct event ids among them: their difference is the duplicates.</summary>
+    public async Task<(long Rows, long Distinct)> CountRowsAndEventsAsync(string table, CancellationToken ct = default)
+    {
+        if (!TableName().IsMatch(table))
+        {
+            throw new ArgumentException($"'{table}' is not a plain [database.]table name.", nameof(table));
+        }
+
+        var line = (await QueryAsync($"SELECT count(), uniqExact(event_id) FROM {table} FORMAT TabSeparated", ct).ConfigureAwait(false)).Trim().Split('\t');
+        return (long.Parse(line[0], CultureInfo.InvariantCulture), long.Parse(line[1], CultureInfo.InvariantCulture));
+    }
+
     /// <summary>Asks the server to shut down (SIGTERM) and waits for it; SIGKILL if it takes over 30 s.</summary>
     public async Task StopAsync()
     {

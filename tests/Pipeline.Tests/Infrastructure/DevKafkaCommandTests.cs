@@ -8,7 +8,7 @@ namespace EventPipeline.Tests.Infrastructure;
 public sealed class DevKafkaCommandTests
 {
     [Fact]
-    public async Task AnnouncesTheBrokersFirstServesTheTopicsAndStopsOnCancel()
+    public async Task Announces_the_brokers_first_serves_the_topics_and_stops_on_cancel()
     {
         var stdout = new Pipe();
         using var cancel = new CancellationTokenSource();

@@ -7,7 +7,7 @@ namespace EventPipeline.Tests.Infrastructure;
 public sealed class KcatTests(KafkaFixture kafka)
 {
     [Fact]
-    public async Task MetadataListsTheCreatedTopicWithItsPartitions()
+    public async Task Metadata_lists_the_created_topic_with_its_partitions()
     {
         var topic = kafka.CreateTopic(partitions: 8);
 
@@ -19,7 +19,7 @@ public sealed class KcatTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public async Task LinesProducedByKcatComeBackOnceEach()
+    public async Task Lines_produced_by_kcat_come_back_once_each()
     {
         const int count = 2000;
         var topic = kafka.CreateTopic(partitions: 4);

@@ -14,7 +14,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     private readonly string _scratch = Path.Combine(Path.GetTempPath(), $"pipeline-tests-clickhouse-scratch-{Guid.NewGuid():N}");
 
     [Fact]
-    public async Task AnswersQueriesInUtc()
+    public async Task Answers_queries_in_UTC()
     {
         var version = await clickHouse.Server.QueryAsync("SELECT version()");
         var timezone = await clickHouse.Server.QueryAsync("SELECT timezone()");
@@ -24,7 +24,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task EventsTableStoresWhatItIsGiven()
+    public async Task The_events_table_stores_what_it_is_given()
     {
         var table = await clickHouse.CreateEventsTableAsync();
 
@@ -39,7 +39,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task ClickHouseClientQueriesOverTheNativePort()
+    public async Task clickhouse_client_queries_over_the_native_port()
     {
         var table = await clickHouse.CreateEventsTableAsync();
         await clickHouse.Server.QueryAsync(
@@ -53,7 +53,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task WriterUserNeedsItsPassword()
+    public async Task The_writer_user_needs_its_password()
     {
         using var http = new HttpClient();
 
@@ -67,7 +67,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task RefusedQueriesThrowWithTheServerErrorText()
+    public async Task Refused_queries_throw_with_the_server_error_text()
     {
         var error = await Assert.ThrowsAsync<HttpRequestException>(() => clickHouse.Server.QueryAsync("SELEC 1"));
 
@@ -75,7 +75,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task KilledServerStartsAgainOnTheSamePortWithItsData()
+    public async Task A_killed_server_starts_again_on_the_same_port_with_its_data()
     {
         await using var server = await LocalClickHouseServer.StartAsync(_scratch);
         await server.QueryAsync(ClickHouseFixture.EventsTableDdl("events"));
@@ -91,7 +91,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task StartingOnAFolderWhoseServerStillRunsReplacesThatServer()
+    public async Task Starting_on_a_folder_whose_server_still_runs_replaces_that_server()
     {
         await using var orphan = await LocalClickHouseServer.StartAsync(_scratch);
         await orphan.QueryAsync("CREATE TABLE kept (x UInt8) ENGINE = MergeTree ORDER BY x");
@@ -104,7 +104,7 @@ public sealed class LocalClickHouseServerTests(ClickHouseFixture clickHouse) : I
     }
 
     [Fact]
-    public async Task ServerThatExitsWhileStartingFailsTheStart()
+    public async Task A_server_that_exits_while_starting_fails_the_start()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(
             () => LocalClickHouseServer.StartAsync(_scratch, new LocalClickHouseOptions { ServerBinary = "/bin/false" }));

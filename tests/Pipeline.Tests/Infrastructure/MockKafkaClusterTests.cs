@@ -12,7 +12,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public void ProducedMessagesReachAGroupConsumerThatCommitsThem()
+    public void Produced_messages_reach_a_group_consumer_that_commits_them()
     {
         var topic = kafka.CreateTopic(partitions: 4);
         var sent = Payloads("round-trip", 1000);
@@ -47,7 +47,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public async Task ReadAllReturnsEveryMessageOfEveryPartitionInOrder()
+    public async Task ReadAll_returns_every_message_of_every_partition_in_order()
     {
         var topic = kafka.CreateTopic(partitions: 8);
         var sent = Payloads("read-all", 500);
@@ -63,7 +63,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public async Task PushedRequestErrorsFailTheNextProduceRequests()
+    public async Task Pushed_request_errors_fail_the_next_produce_requests()
     {
         var topic = kafka.CreateTopic(partitions: 1);
         using var producer = new ProducerBuilder<Null, string>(new ProducerConfig
@@ -90,7 +90,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public async Task MessagesProducedWhileTheLeaderIsDownArriveOnceItIsUp()
+    public async Task Messages_produced_while_the_leader_is_down_arrive_once_it_is_up()
     {
         var topic = kafka.CreateTopic(partitions: 1);
         kafka.Cluster.SetPartitionLeader(topic, 0, brokerId: 2);
@@ -107,7 +107,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public void UnknownBrokerIdsAreRejected()
+    public void Unknown_broker_ids_are_rejected()
     {
         var error = Assert.Throws<KafkaException>(() => kafka.Cluster.SetBrokerDown(99));
 
@@ -115,7 +115,7 @@ public sealed class MockKafkaClusterTests(KafkaFixture kafka)
     }
 
     [Fact]
-    public void DisposeIsSafeFromManyThreadsAndLaterCallsThrow()
+    public void Dispose_is_safe_from_many_threads_and_later_calls_throw()
     {
         var cluster = MockKafkaCluster.Start(brokers: 1);
 

@@ -50,7 +50,7 @@ public sealed class ClickHouseUnreachableTests(KafkaFixture kafka, ITestOutputHe
     public Task DisposeAsync() => _clickHouse.DisposeAsync();
 
     [Fact]
-    public async Task ConsumptionPausesWithBoundedMemoryAndNothingIsLost()
+    public async Task Consumption_pauses_with_bounded_memory_and_nothing_is_lost()
     {
         var server = _clickHouse.Server;
         var topic = kafka.CreateTopic(Partitions);

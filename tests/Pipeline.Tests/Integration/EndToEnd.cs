@@ -114,9 +114,5 @@ public static class EndToEnd
         value.Replace("\\\\", "\u0001").Replace("\\'", "'").Replace("\\t", "\t").Replace("\\n", "\n").Replace("\u0001", "\\");
 
     /// <summary>Rows, distinct event ids and their difference (the duplicates) of a table.</summary>
-    public static async Task<(long Rows, long Distinct)> CountRowsAsync(LocalClickHouseServer server, string table)
-    {
-        var line = (await server.QueryAsync($"SELECT count(), uniqExact(event_id) FROM {table} FORMAT TabSeparated")).Trim().Split('\t');
-        return (long.Parse(line[0], CultureInfo.InvariantCulture), long.Parse(line[1], CultureInfo.InvariantCulture));
-    }
+    public static Task<(long Rows, long Distinct)> CountRowsAsync(LocalClickHouseServer server, string table) => server.CountRowsAndEventsAsync(table);
 }

@@ -17,7 +17,7 @@ public sealed class GracefulShutdownTests(KafkaFixture kafka, ClickHouseFixture 
     private const int DrainTimeoutSeconds = 20;
 
     [Fact]
-    public async Task SigtermExitsZeroWithEveryOffsetCommitted()
+    public async Task SIGTERM_exits_0_with_every_offset_committed()
     {
         var topic = kafka.CreateTopic(Partitions);
         var table = await clickHouse.CreateEventsTableAsync();

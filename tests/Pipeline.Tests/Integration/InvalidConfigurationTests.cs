@@ -13,7 +13,7 @@ public sealed class InvalidConfigurationTests(KafkaFixture kafka, ClickHouseFixt
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task MissingTopicExitsWithCode2NamingKafkaTopic()
+    public async Task A_missing_topic_exits_with_code_2_naming_Kafka_Topic()
     {
         var result = await RunAsync(
             $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--ClickHouse:Url={clickHouse.Server.HttpUrl}", "--Metrics:Port=0");
@@ -23,7 +23,7 @@ public sealed class InvalidConfigurationTests(KafkaFixture kafka, ClickHouseFixt
     }
 
     [Fact]
-    public async Task NonNumericBatchSizeExitsNonZeroNamingBatchSize()
+    public async Task A_non_numeric_batch_size_exits_with_code_2_naming_Batch_Size()
     {
         var result = await RunAsync(
             $"--Kafka:BootstrapServers={kafka.BootstrapServers}", "--Kafka:Topic=events", $"--ClickHouse:Url={clickHouse.Server.HttpUrl}",
@@ -34,7 +34,7 @@ public sealed class InvalidConfigurationTests(KafkaFixture kafka, ClickHouseFixt
     }
 
     [Fact]
-    public async Task NonexistentTableExitsNonZeroNamingClickHouseTable()
+    public async Task A_nonexistent_table_exits_with_code_2_naming_ClickHouse_Table()
     {
         var topic = kafka.CreateTopic(partitions: 1);
         var table = $"missing_{Guid.NewGuid():N}";

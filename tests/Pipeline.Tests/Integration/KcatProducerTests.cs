@@ -30,7 +30,7 @@ public sealed class KcatProducerTests(KafkaFixture kafka, ClickHouseFixture clic
     ];
 
     [Fact]
-    public async Task RowsEqualTheEventsKcatProduced()
+    public async Task Rows_equal_the_events_kcat_produced()
     {
         var topic = kafka.CreateTopic(Partitions);
         var table = await clickHouse.CreateEventsTableAsync();

@@ -18,7 +18,7 @@ public sealed class TwoWorkersShareTheGroupTests(KafkaFixture kafka, ClickHouseF
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task EachEventIsInsertedExactlyOnceAndBothWorkersInsert()
+    public async Task Each_event_is_inserted_exactly_once_and_both_workers_insert()
     {
         var topic = kafka.CreateTopic(Partitions);
         var table = await clickHouse.CreateEventsTableAsync();

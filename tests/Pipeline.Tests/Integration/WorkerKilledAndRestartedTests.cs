@@ -21,7 +21,7 @@ public sealed class WorkerKilledAndRestartedTests(KafkaFixture kafka, ClickHouse
     private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task NothingIsLostAcrossTwoKillsAndRestarts()
+    public async Task Nothing_is_lost_across_two_kills_and_restarts()
     {
         var topic = kafka.CreateTopic(Partitions);
         var deadLetterTopic = $"{topic}.dlq";

@@ -16,7 +16,7 @@ namespace EventPipeline.Bench.Faults;
 /// last restart the worker runs until every good event is visible, then gets SIGTERM; then rows, distinct
 /// event_ids and dead letters are counted.
 /// </summary>
-internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafka, LocalClickHouseServer server, string logDirectory)
+internal sealed class FaultsRun(FaultsOptions options, MockKafkaCluster kafka, LocalClickHouseServer server, string logDirectory)
 {
     // Dead letters carry the payload plus headers (~2x a source message) and at-least-once repeats after each kill:
     // 4 partitions overflowed the mock's ~5 MiB per partition with 2M events.
@@ -193,7 +193,7 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
         var lastChange = Stopwatch.StartNew();
         while (true)
         {
-            var (_, now) = await CountRowsAsync(result.Table, ct);
+            var (_, now) = await server.CountRowsAndEventsAsync(result.Table, ct);
             if (now != distinct)
             {
                 distinct = now;
@@ -217,16 +217,10 @@ internal sealed class FaultScenario(FaultsOptions options, MockKafkaCluster kafk
 
     private async Task CountAsync(GuaranteeResult result, CancellationToken ct)
     {
-        (result.Inserted, result.DistinctEventIds) = await CountRowsAsync(result.Table, ct);
+        (result.Inserted, result.DistinctEventIds) = await server.CountRowsAndEventsAsync(result.Table, ct);
         var sources = await Task.Run(() => DeadLetterReader.ReadSources(kafka.BootstrapServers, $"{result.Topic}.dlq", DeadLetterPartitions, TimeSpan.FromSeconds(60)), ct);
         result.DeadLettered = sources.Count;
         result.DeadLetteredDistinct = sources.Distinct().Count();
-    }
-
-    private async Task<(long Rows, long Distinct)> CountRowsAsync(string table, CancellationToken ct)
-    {
-        var line = (await server.QueryAsync($"SELECT count(), uniqExact(event_id) FROM {table} FORMAT TabSeparated", ct)).Trim().Split('\t');
-        return (long.Parse(line[0], CultureInfo.InvariantCulture), long.Parse(line[1], CultureInfo.InvariantCulture));
     }
 
     private List<string> WorkerArgs(string topic, string group, string table, string guarantee)
