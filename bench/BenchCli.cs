@@ -96,6 +96,24 @@ internal static class BenchCli
             ["--model"] = Value.Text, ["--out"] = Value.Text,
         }),
         // BenchmarkDotNet parses its own arguments; only the help is ours.
+        ["cpu"] = new("""
+            usage: dotnet run -c Release --project bench -- cpu [options]
+              CPU seconds per event of the worker (its own process), ClickHouse and the broker, and of kcat | clickhouse-client.
+              --small N                   the smaller backlog (default 100000)
+              --large N                   the larger backlog; per event = CPU difference / size difference (default 450000)
+              --partitions N              topic partitions (default 128)
+              --repeat N                  interleaved repetitions (default 3)
+              --scrape-s N                /metrics scrape interval while a run drains (default 15)
+              --input json|protobuf       the events' wire format (default json)
+              --timeout-s N               a run still draining after this fails (default 300)
+              --no-kcat                   skip the kcat | clickhouse-client peer
+              --trace DIR                 first drain a large backlog under dotnet-trace (not counted); trace + top frames to DIR
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--trace"] = Value.Text, ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--scrape-s"] = Value.Int,
+            ["--input"] = Value.Text, ["--timeout-s"] = Value.Int, ["--no-kcat"] = Value.None, ["--out"] = Value.Text,
+        }, args => EventPipeline.Bench.Cpu.CpuOptions.Parse(args)),
         ["micro"] = new("""
             usage: dotnet run -c Release --project bench -- micro [BenchmarkDotNet arguments]
               The BenchmarkDotNet micro-benchmarks (all unless --filter is given), short job, in process;

@@ -26,6 +26,8 @@ internal static class Program
                 return await FaultsBenchmark.RunAsync(FaultsOptions.Parse(args[1..]));
             case "batching":
                 return await BatchingBenchmark.RunAsync(BatchingOptions.Parse(args[1..]));
+            case "cpu":
+                return await Cpu.CpuBenchmark.RunAsync(Cpu.CpuOptions.Parse(args[1..]));
             case "micro":
                 return MicroCommand.Run(args[1..]);
             case "codec":
@@ -40,6 +42,7 @@ internal static class Program
                                  [--guarantee ExactlyOnce|AtLeastOnce|both] [--batch-size N] [--seed 7] [--no-extra-faults] [--out perf-data]
                            dotnet run -c Release --project bench -- batching --profile steady|diurnal|step|bursty|all [--seconds 60]
                                  [--static-sizes 10000,20000] [--partitions 64] [--model src/Models/Artifacts/batcher] [--out perf-data]
+                           dotnet run -c Release --project bench -- cpu [--small 100000] [--large 450000] [--partitions 128] [--repeat 3] [--input json|protobuf] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
                            dotnet run -c Release --project bench -- codec [--events 100000] [--repeat 3] [--model src/Models/Artifacts/codec] [--out perf-data]
                            dotnet run -c Release --project bench -- codec-e2e [--events 400000] [--repeat 3] [--partitions 64] [--batch-size 100000] [--out perf-data]

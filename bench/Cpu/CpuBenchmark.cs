@@ -1,0 +1,310 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using EventPipeline.Bench.E2e;
+using EventPipeline.DevTools.Events;
+using EventPipeline.DevTools.Generation;
+using EventPipeline.DevTools.LocalServers;
+using EventPipeline.Host;
+using EventPipeline.Stages.ClickHouse;
+
+namespace EventPipeline.Bench.Cpu;
+
+/// <summary>
+/// CPU seconds per event of every process involved, steady on a noisy machine: the worker runs as its own process
+/// (as in production) and each process's user+system time is read from /proc. Two backlog sizes run interleaved
+/// (small, large, small, large...) and the per-event figure is (CPU(large) - CPU(small)) / (large - small), so that
+/// start-up, JIT and the group join cancel out. The peer, <c>kcat -C | clickhouse-client</c>, is measured the same way.
+/// While the worker drains, /metrics is scraped at Prometheus' interval; once it is idle, the CPU of one scrape is
+/// measured over 20 scrapes.
+/// </summary>
+internal static class CpuBenchmark
+{
+    private const string Database = "bench";
+
+    public static async Task<int> RunAsync(CpuOptions options)
+    {
+        using var interrupt = ConsoleInterrupt.Create();
+        var ct = interrupt.Token;
+        var startedUtc = DateTime.UtcNow;
+        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-cpu-{Guid.NewGuid():N}");
+        var logDir = Path.Combine(stateDir, "logs");
+        Directory.CreateDirectory(logDir);
+        using var kafka = MockKafkaCluster.Start(brokers: 3);
+        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
+        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
+        using var client = new ClickHouseHttpClient(server.HttpUrl, Database, "default", "", TimeSpan.FromMinutes(5));
+        try
+        {
+            await client.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
+            var serverPid = int.Parse(File.ReadAllText(Path.Combine(server.StateDirectory, "server.pid")).Trim(), CultureInfo.InvariantCulture);
+            var sizes = new[] { options.Small, options.Large };
+            foreach (var size in sizes)
+                await LoadAsync(kafka, options, size, ct);
+
+            if (options.TraceDirectory is { } traceDirectory)
+            {
+                // A repetition of its own before the measured ones: the tracer's CPU must not count.
+                var traced = await RunWorkerAsync(kafka, server, client, serverPid, options, options.Large, 0, logDir, ct, traceDirectory);
+                Console.WriteLine($"traced (not counted): {traced.Describe()}");
+            }
+            var runs = new List<CpuRun>();
+            for (var repetition = 1; repetition <= options.Repeat; repetition++)
+            {
+                foreach (var size in sizes)
+                {
+                    var run = await RunWorkerAsync(kafka, server, client, serverPid, options, size, repetition, logDir, ct);
+                    runs.Add(run);
+                    Console.WriteLine(run.Describe());
+                    if (options.Kcat)
+                    {
+                        var peer = await RunKcatAsync(kafka, server, client, serverPid, options, size, repetition, ct);
+                        runs.Add(peer);
+                        Console.WriteLine(peer.Describe());
+                    }
+                }
+            }
+
+            var version = (await client.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
+            var report = CpuReport.Create(startedUtc, options, version, runs);
+            report.Print();
+            Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+            return 0;
+        }
+        finally
+        {
+            await server.DisposeAsync();
+            Directory.Delete(stateDir, recursive: true);
+        }
+    }
+
+    private static string Topic(long size) => $"cpu_{size}";
+    private static string PeerTopic(long size) => $"cpu_peer_{size}";
+
+    /// <summary>One topic per size (and one in the peer's JSON), every count verified against the watermarks.</summary>
+    private static async Task LoadAsync(MockKafkaCluster kafka, CpuOptions options, long size, CancellationToken ct)
+    {
+        var generator = TopicLoader.Generator with { ProtobufFraction = options.Input == "protobuf" ? 1 : 0 };
+        kafka.CreateTopic(Topic(size), options.Partitions);
+        await EventProducer.ProduceAsync(new ProduceRequest(kafka.BootstrapServers, Topic(size), size, generator, RoundRobin: true), null, ct);
+        TopicLoader.VerifyComplete(kafka.BootstrapServers, Topic(size), options.Partitions, size);
+        if (!options.Kcat)
+            return;
+        var peerPartitions = TopicLoader.PeerPartitions(size, options.Partitions);
+        kafka.CreateTopic(PeerTopic(size), peerPartitions);
+        await Task.Run(() => TopicLoader.ProducePeer(kafka.BootstrapServers, PeerTopic(size), size, peerPartitions, ct), ct);
+        TopicLoader.VerifyComplete(kafka.BootstrapServers, PeerTopic(size), peerPartitions, size);
+        Console.WriteLine($"Loaded {size:N0} {options.Input} events into {Topic(size)} ({options.Partitions} partitions) and {PeerTopic(size)}; watermarks verified");
+    }
+
+    private static async Task<CpuRun> RunWorkerAsync(MockKafkaCluster kafka, LocalClickHouseServer server, ClickHouseHttpClient client, int serverPid,
+        CpuOptions options, long size, int repetition, string logDir, CancellationToken ct, string? traceDirectory = null)
+    {
+        var table = await CreateTableAsync(client, "cpu_pipe", ct);
+        var port = FreePort();
+        string[] args =
+        [
+            $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--Kafka:Topic={Topic(size)}", $"--Kafka:GroupId=cpu-{Guid.NewGuid():N}",
+            $"--ClickHouse:Url={server.HttpUrl}", $"--ClickHouse:Database={Database}", $"--ClickHouse:Table={table}",
+            "--Metrics:Host=127.0.0.1", $"--Metrics:Port={port}", "--Logging:LogLevel:Default=Warning",
+        ];
+        var serverBefore = ProcessCpu.Seconds(serverPid) ?? 0;
+        var benchBefore = ProcessCpu.Self();
+        using var worker = PipelineProcess.Start(args, $"worker-{size}-{repetition}", logPath: Path.Combine(logDir, $"worker-{size}-{repetition}.log"));
+        var clock = Stopwatch.StartNew();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        using var scraping = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var scrapes = ScrapeLoopAsync(http, port, options.ScrapeInterval, scraping.Token);
+        var tracing = traceDirectory is null ? Task.CompletedTask : TraceAsync(client, table, size, worker.Id, traceDirectory, ct);
+        try
+        {
+            await WaitForRowsAsync(client, table, size, options.RunTimeout, () => worker.HasExited ? $"the worker exited: {worker.Stderr}" : null, ct);
+            await tracing;
+            var seconds = clock.Elapsed.TotalSeconds;
+            var workerCpu = ProcessCpu.Seconds(worker.Id) ?? double.NaN;
+            var serverCpu = (ProcessCpu.Seconds(serverPid) ?? 0) - serverBefore;
+            var benchCpu = ProcessCpu.Self() - benchBefore;
+            await scraping.CancelAsync();
+            var scraped = await scrapes;
+            var (scrapeMs, scrapeBytes) = await MeasureScrapeAsync(http, port, worker.Id, ct);
+            worker.Terminate();
+            await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            return new CpuRun("pipeline", repetition, size, seconds, new Dictionary<string, double>
+            {
+                ["worker"] = workerCpu, ["clickhouse_server"] = serverCpu, ["broker_and_bench"] = benchCpu,
+            }, scraped, scrapeMs, scrapeBytes);
+        }
+        finally
+        {
+            await scraping.CancelAsync();
+            if (!worker.HasExited)
+                worker.Kill();
+            await client.QueryAsync($"DROP TABLE IF EXISTS {Database}.{table}", CancellationToken.None);
+        }
+    }
+
+    /// <summary>
+    /// Once a tenth of the rows are in (start-up and JIT over), samples the worker for 5 s with dotnet-trace (a dotnet tool:
+    /// `dotnet tool install -g dotnet-trace`) and writes the trace and its top 25 frames, exclusive and inclusive.
+    /// </summary>
+    private static async Task TraceAsync(ClickHouseHttpClient client, string table, long size, int pid, string directory, CancellationToken ct)
+    {
+        Directory.CreateDirectory(directory);
+        await WaitForRowsAsync(client, table, size / 10, TimeSpan.FromMinutes(5), () => null, ct);
+        var trace = Path.Combine(Path.GetFullPath(directory), "worker.nettrace");
+        await RunToolAsync("dotnet-trace", ["collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "--profile", "cpu-sampling",
+            "--duration", "00:00:00:05", "-o", trace], null, ct);
+        await RunToolAsync("dotnet-trace", ["report", trace, "topN", "-n", "25"], Path.Combine(directory, "top-exclusive.txt"), ct);
+        await RunToolAsync("dotnet-trace", ["report", trace, "topN", "-n", "25", "--inclusive"], Path.Combine(directory, "top-inclusive.txt"), ct);
+    }
+
+    private static async Task RunToolAsync(string tool, string[] arguments, string? outputPath, CancellationToken ct)
+    {
+        var toolPath = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", tool);
+        var start = new ProcessStartInfo(File.Exists(toolPath) ? toolPath : tool) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        if (outputPath is not null)
+            await File.WriteAllTextAsync(outputPath, await stdout, ct);
+        if (process.ExitCode != 0)
+            Console.Error.WriteLine($"{tool} {string.Join(' ', arguments)} exited {process.ExitCode}: {await stderr}");
+    }
+
+    private static async Task<CpuRun> RunKcatAsync(MockKafkaCluster kafka, LocalClickHouseServer server, ClickHouseHttpClient client, int serverPid,
+        CpuOptions options, long size, int repetition, CancellationToken ct)
+    {
+        var table = await CreateTableAsync(client, "cpu_kcat", ct);
+        try
+        {
+            // `times` prints the shell's and then its children's user and system time: kcat + clickhouse-client.
+            var script = $"set -o pipefail; kcat -C -q -e -o beginning -b '{kafka.BootstrapServers}' -t {PeerTopic(size)} " +
+                $"| clickhouse-client --host 127.0.0.1 --port {server.TcpPort} --query 'INSERT INTO {Database}.{table} FORMAT JSONEachRow' && times";
+            var start = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(script);
+            var serverBefore = ProcessCpu.Seconds(serverPid) ?? 0;
+            var benchBefore = ProcessCpu.Self();
+            var clock = Stopwatch.StartNew();
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(options.RunTimeout);
+            await process.WaitForExitAsync(timeout.Token);
+            var seconds = clock.Elapsed.TotalSeconds;
+            if (process.ExitCode != 0)
+                throw new InvalidOperationException($"kcat | clickhouse-client exited {process.ExitCode}: {await stderr}");
+            var count = long.Parse((await client.QueryAsync($"SELECT count() FROM {Database}.{table} FORMAT TabSeparated", ct)).Trim(), CultureInfo.InvariantCulture);
+            if (count != size)
+                throw new InvalidOperationException($"kcat | clickhouse-client inserted {count} rows, expected {size}");
+            return new CpuRun("kcat_clickhouse_client", repetition, size, seconds, new Dictionary<string, double>
+            {
+                ["kcat_and_client"] = ChildrenSeconds(await stdout),
+                ["clickhouse_server"] = (ProcessCpu.Seconds(serverPid) ?? 0) - serverBefore,
+                ["broker_and_bench"] = ProcessCpu.Self() - benchBefore,
+            }, 0, double.NaN, 0);
+        }
+        finally
+        {
+            await client.QueryAsync($"DROP TABLE IF EXISTS {Database}.{table}", CancellationToken.None);
+        }
+    }
+
+    /// <summary>The second line of bash's <c>times</c>: children's user and system time, e.g. <c>0m1.234s 0m0.056s</c>.</summary>
+    internal static double ChildrenSeconds(string times)
+    {
+        var lines = times.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return lines[^1].Split(' ', StringSplitOptions.RemoveEmptyEntries).Sum(ParseShellTime);
+    }
+
+    private static double ParseShellTime(string text)
+    {
+        var minutes = text.IndexOf('m');
+        return double.Parse(text[..minutes], CultureInfo.InvariantCulture) * 60 + double.Parse(text[(minutes + 1)..^1], CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<string> CreateTableAsync(ClickHouseHttpClient client, string prefix, CancellationToken ct)
+    {
+        var table = $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 9)];
+        await client.QueryAsync(EventsTable.CreateStatement($"{Database}.{table}"), ct);
+        return table;
+    }
+
+    private static async Task WaitForRowsAsync(ClickHouseHttpClient client, string table, long rows, TimeSpan timeout, Func<string?> failed, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var count = long.Parse((await client.QueryAsync($"SELECT count() FROM {Database}.{table} FORMAT TabSeparated", ct)).Trim(), CultureInfo.InvariantCulture);
+            if (count >= rows)
+                return;
+            if (failed() is { } reason)
+                throw new InvalidOperationException(reason);
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"{table}: {count} of {rows} rows after {timeout.TotalSeconds} s");
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static async Task<int> ScrapeLoopAsync(HttpClient http, int port, TimeSpan interval, CancellationToken ct)
+    {
+        var scrapes = 0;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(interval, ct);
+                try
+                {
+                    await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct);
+                    scrapes++;
+                }
+                catch (HttpRequestException)
+                {
+                    // not listening yet
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return scrapes;
+        }
+    }
+
+    /// <summary>CPU of one scrape of an idle worker that holds every partition: 20 scrapes, the worker's CPU difference over 20.</summary>
+    private static async Task<(double Milliseconds, int Bytes)> MeasureScrapeAsync(HttpClient http, int port, int pid, CancellationToken ct)
+    {
+        const int scrapes = 20;
+        var body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct); // warm
+        await Task.Delay(500, ct);
+        var before = ProcessCpu.Seconds(pid) ?? double.NaN;
+        var idleClock = Stopwatch.StartNew();
+        for (var i = 0; i < scrapes; i++)
+            body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct);
+        var after = ProcessCpu.Seconds(pid) ?? double.NaN;
+        // The idle worker's own polling during the scrapes is charged to them: an upper bound.
+        return ((after - before) * 1000 / scrapes, body.Length);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One drain of one backlog by one contender: wall seconds and CPU seconds per process.</summary>
+internal sealed record CpuRun(string Contender, int Repetition, long Events, double Seconds, IReadOnlyDictionary<string, double> CpuSeconds,
+    int ScrapesDuringRun, double ScrapeCpuMs, int ScrapeBytes)
+{
+    public string Describe() =>
+        $"[{Repetition}] {Contender,-24} {Events,9:N0} events {Seconds,7:F2} s  " +
+        string.Join("  ", CpuSeconds.Select(p => $"{p.Key} {p.Value:F2} s")) +
+        (double.IsNaN(ScrapeCpuMs) ? "" : $"  scrape {ScrapeCpuMs:F1} ms CPU ({ScrapeBytes / 1024} KiB)");
+}

@@ -1,0 +1,57 @@
+using System.Globalization;
+
+namespace EventPipeline.Bench.Cpu;
+
+/// <summary>Command-line options of <c>cpu</c>; checked on parse, and each error names its option.</summary>
+internal sealed record CpuOptions
+{
+    /// <summary>The two backlog sizes whose CPU difference cancels start-up, JIT and the group join.</summary>
+    public long Small { get; init; } = 100_000;
+
+    public long Large { get; init; } = 450_000;
+    public int Partitions { get; init; } = 128;
+    public int Repeat { get; init; } = 3;
+
+    /// <summary>How often /metrics is scraped while a run drains (Prometheus' usual interval).</summary>
+    public TimeSpan ScrapeInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>json or protobuf (Confluent-framed) events.</summary>
+    public string Input { get; init; } = "json";
+
+    public bool Kcat { get; init; } = true;
+    public string OutputDirectory { get; init; } = "perf-data";
+    public TimeSpan RunTimeout { get; init; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// Where to write a dotnet-trace CPU-sampling trace (and its top frames) of the worker during the first large drain;
+    /// null for none. Tracing costs CPU, so a traced repetition is left out of the per-event figures.
+    /// </summary>
+    public string? TraceDirectory { get; init; }
+
+    public static CpuOptions Parse(string[] args)
+    {
+        var options = new CpuOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            long Number(string name) => long.Parse(Value(), CultureInfo.InvariantCulture) is > 0 and var n ? n : throw new ArgumentOutOfRangeException(name, $"{name} must be positive");
+            options = args[i] switch
+            {
+                "--small" => options with { Small = Number("--small") },
+                "--large" => options with { Large = Number("--large") },
+                "--partitions" => options with { Partitions = (int)Number("--partitions") },
+                "--repeat" => options with { Repeat = (int)Number("--repeat") },
+                "--scrape-s" => options with { ScrapeInterval = TimeSpan.FromSeconds(Number("--scrape-s")) },
+                "--input" => options with { Input = Value() is var input && input is "json" or "protobuf" ? input : throw new ArgumentException("--input must be json or protobuf") },
+                "--no-kcat" => options with { Kcat = false },
+                "--timeout-s" => options with { RunTimeout = TimeSpan.FromSeconds(Number("--timeout-s")) },
+                "--out" => options with { OutputDirectory = Value() },
+                "--trace" => options with { TraceDirectory = Value() },
+                _ => throw new ArgumentException($"unknown option {args[i]}"),
+            };
+        }
+        if (options.Large <= options.Small)
+            throw new ArgumentException("--large must be larger than --small");
+        return options;
+    }
+}
