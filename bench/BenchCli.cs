@@ -108,10 +108,12 @@ internal static class BenchCli
               --timeout-s N               a run still draining after this fails (default 300)
               --no-kcat                   skip the kcat | clickhouse-client peer
               --trace DIR                 first drain a large backlog under dotnet-trace (not counted); trace + top frames to DIR
+              --worker-env NAME=VALUE     environment for the worker process only (repeatable), e.g. DOTNET_GCgen0size=0x4000000
+              --label NAME                results go to cpu-INPUT-NAME-latest.json/.png
               --out DIR                   results directory (default perf-data)
             """, new Dictionary<string, Value>
         {
-            ["--trace"] = Value.Text, ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--scrape-s"] = Value.Int,
+            ["--trace"] = Value.Text, ["--worker-env"] = Value.Text, ["--label"] = Value.Text, ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--scrape-s"] = Value.Int,
             ["--input"] = Value.Text, ["--timeout-s"] = Value.Int, ["--no-kcat"] = Value.None, ["--out"] = Value.Text,
         }, args => EventPipeline.Bench.Cpu.CpuOptions.Parse(args)),
         ["micro"] = new("""

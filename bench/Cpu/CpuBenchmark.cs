@@ -37,7 +37,7 @@ internal static class CpuBenchmark
         using var client = new ClickHouseHttpClient(server.HttpUrl, Database, "default", "", TimeSpan.FromMinutes(5));
         try
         {
-            await client.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
+            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
             var serverPid = int.Parse(File.ReadAllText(Path.Combine(server.StateDirectory, "server.pid")).Trim(), CultureInfo.InvariantCulture);
             var sizes = new[] { options.Small, options.Large };
             foreach (var size in sizes)
@@ -111,7 +111,7 @@ internal static class CpuBenchmark
         ];
         var serverBefore = ProcessCpu.Seconds(serverPid) ?? 0;
         var benchBefore = ProcessCpu.Self();
-        using var worker = PipelineProcess.Start(args, $"worker-{size}-{repetition}", logPath: Path.Combine(logDir, $"worker-{size}-{repetition}.log"));
+        using var worker = StartWorker(options, args, $"worker-{size}-{repetition}", Path.Combine(logDir, $"worker-{size}-{repetition}.log"));
         var clock = Stopwatch.StartNew();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var scraping = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -144,17 +144,37 @@ internal static class CpuBenchmark
         }
     }
 
+    /// <summary>The worker inherits this process's environment at start: the knobs are set around the start only.</summary>
+    private static PipelineProcess StartWorker(CpuOptions options, string[] args, string name, string logPath)
+    {
+        foreach (var (key, value) in options.WorkerEnvironment)
+            Environment.SetEnvironmentVariable(key, value);
+        try
+        {
+            return PipelineProcess.Start(args, name, logPath: logPath);
+        }
+        finally
+        {
+            foreach (var key in options.WorkerEnvironment.Keys)
+                Environment.SetEnvironmentVariable(key, null);
+        }
+    }
+
     /// <summary>
-    /// Once a tenth of the rows are in (start-up and JIT over), samples the worker for 5 s with dotnet-trace (a dotnet tool:
-    /// `dotnet tool install -g dotnet-trace`) and writes the trace and its top 25 frames, exclusive and inclusive.
+    /// Once a tenth of the rows are in (start-up and JIT over), samples the worker's thread stacks for 5 s with dotnet-trace
+    /// and its runtime counters (GC, allocation rate, thread pool) with dotnet-counters (dotnet tools: `dotnet tool install -g
+    /// dotnet-trace dotnet-counters`), and writes the trace, its top 25 frames (exclusive and inclusive) and the counters.
     /// </summary>
     private static async Task TraceAsync(ClickHouseHttpClient client, string table, long size, int pid, string directory, CancellationToken ct)
     {
         Directory.CreateDirectory(directory);
         await WaitForRowsAsync(client, table, size / 10, TimeSpan.FromMinutes(5), () => null, ct);
         var trace = Path.Combine(Path.GetFullPath(directory), "worker.nettrace");
-        await RunToolAsync("dotnet-trace", ["collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "--profile", "cpu-sampling",
-            "--duration", "00:00:00:05", "-o", trace], null, ct);
+        var id = pid.ToString(CultureInfo.InvariantCulture);
+        await Task.WhenAll(
+            RunToolAsync("dotnet-trace", ["collect", "-p", id, "--profile", "dotnet-sampled-thread-time,gc-collect", "--duration", "00:00:00:05", "-o", trace], null, ct),
+            RunToolAsync("dotnet-counters", ["collect", "-p", id, "--counters", "System.Runtime", "--format", "csv", "--duration", "00:00:00:05",
+                "-o", Path.Combine(Path.GetFullPath(directory), "counters.csv")], null, ct));
         await RunToolAsync("dotnet-trace", ["report", trace, "topN", "-n", "25"], Path.Combine(directory, "top-exclusive.txt"), ct);
         await RunToolAsync("dotnet-trace", ["report", trace, "topN", "-n", "25", "--inclusive"], Path.Combine(directory, "top-inclusive.txt"), ct);
     }

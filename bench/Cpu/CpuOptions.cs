@@ -28,6 +28,12 @@ internal sealed record CpuOptions
     /// </summary>
     public string? TraceDirectory { get; init; }
 
+    /// <summary>Environment variables for the worker process only (runtime knobs such as DOTNET_GCgen0size), for A/B runs.</summary>
+    public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Names the results (cpu-json-LABEL-latest.json) so that A/B runs do not overwrite each other.</summary>
+    public string? Label { get; init; }
+
     public static CpuOptions Parse(string[] args)
     {
         var options = new CpuOptions();
@@ -47,6 +53,14 @@ internal sealed record CpuOptions
                 "--timeout-s" => options with { RunTimeout = TimeSpan.FromSeconds(Number("--timeout-s")) },
                 "--out" => options with { OutputDirectory = Value() },
                 "--trace" => options with { TraceDirectory = Value() },
+                "--label" => options with { Label = Value() },
+                "--worker-env" => options with
+                {
+                    WorkerEnvironment = new Dictionary<string, string>(options.WorkerEnvironment)
+                    {
+                        [Value() is var pair && pair.IndexOf('=') is > 0 and var eq ? pair[..eq] : throw new ArgumentException("--worker-env takes NAME=VALUE")] = pair[(eq + 1)..],
+                    },
+                },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }

@@ -13,7 +13,11 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
     Dictionary<string, Dictionary<string, PerEvent>> MicrosecondsPerEvent, Dictionary<string, double> MedianEventsPerSecondLarge,
     ScrapeCost Scrape, List<CpuRun> Runs, string Method)
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals, // the peer has no scrape: NaN
+    };
 
     public static CpuReport Create(DateTime startedUtc, CpuOptions options, string clickHouseVersion, List<CpuRun> runs)
     {
@@ -72,9 +76,10 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(this, Json);
-        var stamped = Path.Combine(directory, $"cpu-{Options.Input}-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, $"cpu-{Options.Input}-latest.json");
-        var chart = Path.Combine(directory, $"cpu-{Options.Input}-latest.png");
+        var name = Options.Label is null ? $"cpu-{Options.Input}" : $"cpu-{Options.Input}-{Options.Label}";
+        var stamped = Path.Combine(directory, $"{name}-{StartedUtc:yyyyMMdd-HHmmss}.json");
+        var latest = Path.Combine(directory, $"{name}-latest.json");
+        var chart = Path.Combine(directory, $"{name}-latest.png");
         File.WriteAllText(stamped, json);
         File.WriteAllText(latest, json);
         SaveChart(chart);
@@ -114,7 +119,7 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
         plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, contenders.Count).Select(i => (double)i)], [.. contenders]);
         plot.Axes.Margins(bottom: 0);
         plot.YLabel("CPU microseconds per event (stacked by process; whisker: 95% CI of the total)");
-        plot.Title($"{Options.Input} events, {Options.Small:N0} vs {Options.Large:N0}, {Options.Partitions} partitions, {Options.Repeat} runs, {Machine["cores"]} cores");
+        plot.Title($"{(Options.Label is null ? "" : Options.Label + ": ")}{Options.Input} events, {Options.Small:N0} vs {Options.Large:N0}, {Options.Partitions} partitions, {Options.Repeat} runs, {Machine["cores"]} cores");
         plot.SavePng(path, 1100, 650);
     }
 }

@@ -91,8 +91,12 @@ public sealed class BatchStage : BatchingStage
                     Metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
                     continue;
                 }
+                var rowStart = payload.Length;
                 if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
+                {
+                    message.EncodedAs(rowStart, payload.Length);
                     messages.Add(message);
+                }
                 else
                 {
                     message.Failure = new DeadLetterReason("encode", "column_value", error!);

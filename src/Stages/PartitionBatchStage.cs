@@ -129,11 +129,14 @@ public sealed class PartitionBatchStage : BatchingStage
                 _logger.LogWarning("Partition {Partition}: planned range {Range} starts before the first offset read ({Offset}); replaying the rest as one block",
                     lease.Partition, range, message.Offset);
         }
+        var rowStart = buffer.Payload.Length;
         if (message.Failure is null && !_encoder.TryEncode(buffer.Payload, message.Event!, message.Coordinates, out var error))
         {
             message.Failure = new DeadLetterReason("encode", "column_value", error!);
             Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
         }
+        else if (message.Failure is null)
+            message.EncodedAs(rowStart, buffer.Payload.Length);
         buffer.Add(message);
         // Closed at once, before the next message of the partition: a planned range must end exactly where it
         // ended the first time.

@@ -103,6 +103,32 @@ public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
             destination.Write(segment.Array, 0, segment.Count);
     }
 
+    /// <summary>Appends the bytes at logical positions [<paramref name="start"/>, start + <paramref name="length"/>) to <paramref name="destination"/>.</summary>
+    public void CopyRange(long start, long length, IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + length, Length);
+        long segmentStart = 0;
+        foreach (var segment in _segments)
+        {
+            if (length == 0)
+                break;
+            var segmentEnd = segmentStart + segment.Count;
+            if (start < segmentEnd)
+            {
+                var from = (int)(start - segmentStart);
+                var count = (int)Math.Min(length, segment.Count - from);
+                destination.Write(segment.Array.AsSpan(from, count));
+                start += count;
+                length -= count;
+            }
+            segmentStart = segmentEnd;
+        }
+    }
+
     /// <summary>A copy of the written bytes in one array, for tests and diagnostics; sending uses <see cref="CreateHttpContent"/>.</summary>
     public byte[] ToArray()
     {

@@ -30,7 +30,26 @@ public sealed class PipelineMessage
     /// <summary>The Kafka message timestamp (producer create time): the start of end-to-end latency.</summary>
     public long TimestampMs { get; }
 
+    /// <summary>
+    /// The decoded event, until its row is encoded into a batch: then it is dropped (<see cref="EncodedAs"/>), because a
+    /// batch keeps its messages until ClickHouse acknowledges it, and ~10 objects per event kept that long made the
+    /// garbage collector promote and trace all of them (the worker's largest CPU cost after Kafka itself).
+    /// </summary>
     public AnalyticsEvent? Event { get; set; }
+
+    /// <summary>Where this message's row lies in its batch's payload (logical byte position); -1 before it is encoded.</summary>
+    public long RowStart { get; private set; } = -1;
+
+    /// <summary>The length of this message's row in its batch's payload.</summary>
+    public int RowLength { get; private set; }
+
+    /// <summary>Records where the row was written and lets the event go; a split batch copies the row's bytes from there.</summary>
+    public void EncodedAs(long rowStart, long rowEnd)
+    {
+        RowStart = rowStart;
+        RowLength = (int)(rowEnd - rowStart);
+        Event = null;
+    }
 
     /// <summary>Set when the message is bound for the dead-letter topic.</summary>
     public DeadLetterReason? Failure { get; set; }

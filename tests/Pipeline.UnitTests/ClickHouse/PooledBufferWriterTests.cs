@@ -20,6 +20,26 @@ public class PooledBufferWriterTests
         }
     }
 
+    [Theory]
+    [InlineData(0, 1000)]
+    [InlineData(15, 2)]
+    [InlineData(16, 48)]
+    [InlineData(100, 333)]
+    [InlineData(999, 1)]
+    [InlineData(500, 0)]
+    public void Any_range_copies_out_exactly_across_segment_boundaries(int start, int length)
+    {
+        var data = Pattern(1000);
+        using var writer = new PooledBufferWriter(minSegmentSize: 16, maxSegmentSize: 64);
+        WriteChunked(writer, data);
+        using var copy = new PooledBufferWriter();
+
+        writer.CopyRange(start, length, copy);
+
+        Assert.Equal(data.AsSpan(start, length).ToArray(), copy.ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => writer.CopyRange(999, 2, copy));
+    }
+
     [Fact]
     public void Bytes_written_across_growing_segments_come_back_in_order()
     {

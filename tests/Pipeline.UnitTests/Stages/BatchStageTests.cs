@@ -55,6 +55,33 @@ public sealed class BatchStageTests
     }
 
     [Fact]
+    public async Task Batched_messages_let_their_events_go_and_know_where_their_rows_lie()
+    {
+        var (stage, sink, _) = Create(size: 5, maxLatency: TimeSpan.FromMinutes(10));
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        var messages = Enumerable.Range(0, 5).Select(i => Message(lease, i, i % 2 == 0 ? "DE" : "FR")).ToList();
+        var rows = messages.Select(m =>
+        {
+            using var one = new PooledBufferWriter();
+            Assert.True(new EventRowEncoder(Mapping).TryEncode(one, m.Event!, m.Coordinates, out _));
+            return one.ToArray();
+        }).ToList();
+        foreach (var message in messages)
+            await stage.Input.SendAsync(message);
+        stage.Input.Complete();
+        await stage.Completion;
+
+        var batch = await sink.ReceiveAsync();
+        Assert.All(batch.Messages, m => Assert.Null(m.Event));
+        for (var i = 0; i < rows.Count; i++)
+        {
+            using var copy = new PooledBufferWriter();
+            batch.Payload.CopyRange(batch.Messages[i].RowStart, batch.Messages[i].RowLength, copy);
+            Assert.Equal(rows[i], copy.ToArray());
+        }
+    }
+
+    [Fact]
     public async Task A_partial_batch_is_flushed_by_the_latency_timer_without_more_input()
     {
         var (stage, sink, _) = Create(size: 1000, maxLatency: TimeSpan.FromMilliseconds(50));
