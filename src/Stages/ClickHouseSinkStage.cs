@@ -174,8 +174,9 @@ public sealed class ClickHouseSinkStage
                 var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
                 _metrics.InsertDuration.WithLabels("ok").Observe(seconds);
                 Interlocked.Exchange(ref _consecutiveFailures, 0);
-                await WarnIfChangedDuringInsertAsync(messages, cancellationToken).ConfigureAwait(false);
+                // Acknowledged first: the rows are in, whatever the check below finds or however it ends.
                 Acknowledge(messages, payload.Length, seconds);
+                await WarnIfChangedDuringInsertAsync(messages, cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (TableSchemaChangedException)
@@ -260,7 +261,7 @@ public sealed class ClickHouseSinkStage
         {
             differences = await _schema.DifferencesAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is HttpRequestException or ClickHouseServerException or OperationCanceledException)
         {
             return; // the check before the next insert will tell
         }
