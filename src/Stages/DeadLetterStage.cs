@@ -85,19 +85,12 @@ public sealed class DeadLetterStage : IDisposable
         _metrics = metrics;
         _logger = logger;
         _inFlight = new InFlightLimit(options.MaxInFlight);
-        var config = new ProducerConfig
+        var config = ReliableProducerConfig.Create(options.BootstrapServers, "dlq", options.ClientProperties, tune: c =>
         {
-            BootstrapServers = options.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
             // Unkeyed dead letters spread over all partitions instead of bursting into one (librdkafka's sticky default).
-            StickyPartitioningLingerMs = 0,
-            ClientId = $"event-pipeline-dlq-{Environment.MachineName}",
-        };
-        config.MessageMaxBytes = (int)Math.Min(1_000_000_000L, Math.Max(DefaultMessageMaxBytes, (long)options.MaxMessageBytes + HeaderAllowance));
-        foreach (var (key, value) in options.ClientProperties)
-            config.Set(key, value);
+            c.StickyPartitioningLingerMs = 0;
+            c.MessageMaxBytes = (int)Math.Min(1_000_000_000L, Math.Max(DefaultMessageMaxBytes, (long)options.MaxMessageBytes + HeaderAllowance));
+        });
         _messageMaxBytes = config.MessageMaxBytes ?? DefaultMessageMaxBytes;
         _producer = new ProducerBuilder<byte[]?, byte[]>(config)
             .SetErrorHandler((_, error) => _logger.LogWarning("Dead-letter producer error: {Reason}", error.Reason))

@@ -173,7 +173,8 @@ public sealed class KafkaSourceStage
                 }
                 if (result?.Message is not null)
                 {
-                    _topicMissing = false;
+                    if (_topicMissing) // read per message, written only on the change: a volatile write per message is not free
+                        _topicMissing = false;
                     Accept(consumer, target, result);
                 }
 

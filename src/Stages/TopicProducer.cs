@@ -34,17 +34,7 @@ public sealed class TopicProducer : IDisposable
         // Created now, at zero: "nothing produced" must be a series at 0 for the alert, not a missing one.
         _acknowledged = metrics.StageMessages.WithLabels(StageName, "ok");
         _failedCounter = metrics.StageMessages.WithLabels(StageName, "failed");
-        var config = new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            ClientId = $"event-pipeline-produce-{Environment.MachineName}",
-        };
-        foreach (var (key, value) in clientProperties)
-            config.Set(key, value);
-        _producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+        _producer = new ProducerBuilder<byte[], byte[]>(ReliableProducerConfig.Create(bootstrapServers, "produce", clientProperties)).Build();
         Block = new ActionBlock<EncodedMessage>(ProduceAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = boundedCapacity });
         Completion = Block.Completion.ContinueWith(_ => _inFlight.WhenAllExitedAsync(), TaskScheduler.Default).Unwrap();
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Confluent.Kafka;
+using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using EventPipeline.DevTools.Events;
 
@@ -18,18 +19,12 @@ public static class EventProducer
 {
     public static async Task<ProduceSummary> ProduceAsync(ProduceRequest request, Action<long>? progress, CancellationToken cancellationToken)
     {
-        var config = new ProducerConfig
+        var config = ReliableProducerConfig.Create(request.BootstrapServers, "generate", request.ClientProperties, tune: c =>
         {
-            BootstrapServers = request.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            BatchNumMessages = 10_000,
-            QueueBufferingMaxMessages = 500_000,
-            CompressionType = CompressionType.None,
-        };
-        foreach (var (key, value) in request.ClientProperties ?? new Dictionary<string, string>())
-            config.Set(key, value);
+            c.BatchNumMessages = 10_000;
+            c.QueueBufferingMaxMessages = 500_000;
+            c.CompressionType = CompressionType.None;
+        });
 
         using var producer = new ProducerBuilder<byte[]?, byte[]>(config).Build();
         var partitions = request.RoundRobin ? PartitionCount(producer, request.Topic) : 0;

@@ -55,10 +55,13 @@ public sealed partial class ClickHouseHttpClient : IClickHouseQuery, IDisposable
     public string Database => _database;
 
     /// <summary>Runs a query and returns the response body (use a FORMAT clause for machine-readable output).</summary>
-    public async Task<string> QueryAsync(string sql, CancellationToken cancellationToken)
+    public Task<string> QueryAsync(string sql, CancellationToken cancellationToken) => PostQueryAsync(sql, settings: "", cancellationToken);
+
+    /// <param name="settings">URL-encoded settings to send with the query (<c>&amp;name=value...</c>).</param>
+    private async Task<string> PostQueryAsync(string sql, string settings, CancellationToken cancellationToken)
     {
         using var content = new StringContent(sql, Encoding.UTF8, "text/plain");
-        using var response = await _http.PostAsync(BuildUrl(query: null), content, cancellationToken).ConfigureAwait(false);
+        using var response = await _http.PostAsync(BuildUrl(query: null, settings), content, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
             throw ClickHouseServerException.From(response.StatusCode, body);
@@ -122,11 +125,7 @@ public sealed partial class ClickHouseHttpClient : IClickHouseQuery, IDisposable
         if (wanted.Count == 0)
             return new Dictionary<string, string>();
         var sql = $"SELECT name, value FROM system.settings WHERE name IN ({string.Join(", ", wanted.Select(ClickHouseLiteral.Quote))}) FORMAT TabSeparated";
-        using var content = new StringContent(sql, Encoding.UTF8, "text/plain");
-        using var response = await _http.PostAsync(BuildUrl(query: null, _insertSettings), content, cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-            throw ClickHouseServerException.From(response.StatusCode, body);
+        var body = await PostQueryAsync(sql, _insertSettings, cancellationToken).ConfigureAwait(false);
         return body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t'))
             .Where(f => f.Length >= 2).ToDictionary(f => f[0], f => f[1], StringComparer.Ordinal);
     }

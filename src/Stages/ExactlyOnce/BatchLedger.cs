@@ -32,17 +32,7 @@ public sealed class BatchLedger : IDisposable
     {
         _options = options;
         _logger = logger;
-        var config = new ProducerConfig
-        {
-            BootstrapServers = options.BootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 0,
-            ClientId = $"event-pipeline-ledger-{Environment.MachineName}",
-        };
-        foreach (var (key, value) in options.ClientProperties)
-            config.Set(key, value);
-        _producer = new ProducerBuilder<string, string>(config).Build();
+        _producer = new ProducerBuilder<string, string>(ReliableProducerConfig.Create(options.BootstrapServers, "ledger", options.ClientProperties, lingerMs: 0)).Build();
     }
 
     /// <summary>Fails unless the ledger topic exists with at least as many partitions as the source topic.</summary>

@@ -1,4 +1,5 @@
 using Confluent.Kafka;
+using EventPipeline.Stages;
 
 namespace EventPipeline.Host.Commands.Dlq;
 
@@ -14,17 +15,7 @@ internal sealed class DeadLetterReplayer : IDisposable
 
     public DeadLetterReplayer(string bootstrapServers, IReadOnlyDictionary<string, string> clientProperties)
     {
-        var config = new ProducerConfig
-        {
-            BootstrapServers = bootstrapServers,
-            Acks = Acks.All,
-            EnableIdempotence = true,
-            LingerMs = 5,
-            ClientId = $"event-pipeline-dlq-replay-{Environment.MachineName}",
-        };
-        foreach (var (key, value) in clientProperties)
-            config.Set(key, value);
-        _producer = new ProducerBuilder<byte[]?, byte[]>(config).Build();
+        _producer = new ProducerBuilder<byte[]?, byte[]>(ReliableProducerConfig.Create(bootstrapServers, "dlq-replay", clientProperties)).Build();
     }
 
     public long Sent => Interlocked.Read(ref _sent);
