@@ -110,10 +110,11 @@ internal static class BenchCli
               --trace DIR                 first drain a large backlog under dotnet-trace (not counted); trace + top frames to DIR
               --worker-env NAME=VALUE     environment for the worker process only (repeatable), e.g. DOTNET_GCgen0size=0x4000000
               --label NAME                results go to cpu-INPUT-NAME-latest.json/.png
+              --baseline DIR              A/B: also run the worker built in DIR (its pipeline.dll), interleaved; paired difference + 95% CI
               --out DIR                   results directory (default perf-data)
             """, new Dictionary<string, Value>
         {
-            ["--trace"] = Value.Text, ["--worker-env"] = Value.Text, ["--label"] = Value.Text, ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--scrape-s"] = Value.Int,
+            ["--baseline"] = Value.Text, ["--trace"] = Value.Text, ["--worker-env"] = Value.Text, ["--label"] = Value.Text, ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--scrape-s"] = Value.Int,
             ["--input"] = Value.Text, ["--timeout-s"] = Value.Int, ["--no-kcat"] = Value.None, ["--out"] = Value.Text,
         }, args => EventPipeline.Bench.Cpu.CpuOptions.Parse(args)),
         ["micro"] = new("""

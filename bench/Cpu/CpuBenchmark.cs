@@ -54,9 +54,15 @@ internal static class CpuBenchmark
             {
                 foreach (var size in sizes)
                 {
-                    var run = await RunWorkerAsync(kafka, server, client, serverPid, options, size, repetition, logDir, ct);
-                    runs.Add(run);
-                    Console.WriteLine(run.Describe());
+                    // A/B: alternate which build goes first, so that neither always runs on the warmer (or busier) machine.
+                    string?[] builds = options.BaselineDirectory is null ? [null]
+                        : repetition % 2 == 1 ? [null, options.BaselineDirectory] : [options.BaselineDirectory, null];
+                    foreach (var build in builds)
+                    {
+                        var run = await RunWorkerAsync(kafka, server, client, serverPid, options, size, repetition, logDir, ct, baselineDirectory: build);
+                        runs.Add(run);
+                        Console.WriteLine(run.Describe());
+                    }
                     if (options.Kcat)
                     {
                         var peer = await RunKcatAsync(kafka, server, client, serverPid, options, size, repetition, ct);
@@ -99,8 +105,9 @@ internal static class CpuBenchmark
     }
 
     private static async Task<CpuRun> RunWorkerAsync(MockKafkaCluster kafka, LocalClickHouseServer server, ClickHouseHttpClient client, int serverPid,
-        CpuOptions options, long size, int repetition, string logDir, CancellationToken ct, string? traceDirectory = null)
+        CpuOptions options, long size, int repetition, string logDir, CancellationToken ct, string? traceDirectory = null, string? baselineDirectory = null)
     {
+        var contender = baselineDirectory is null ? "pipeline" : CpuReport.Baseline;
         var table = await CreateTableAsync(client, "cpu_pipe", ct);
         var port = FreePort();
         string[] args =
@@ -111,7 +118,8 @@ internal static class CpuBenchmark
         ];
         var serverBefore = ProcessCpu.Seconds(serverPid) ?? 0;
         var benchBefore = ProcessCpu.Self();
-        using var worker = StartWorker(options, args, $"worker-{size}-{repetition}", Path.Combine(logDir, $"worker-{size}-{repetition}.log"));
+        using var worker = StartWorker(options, args, $"{contender}-{size}-{repetition}", Path.Combine(logDir, $"{contender}-{size}-{repetition}.log"),
+            baselineDirectory is null ? null : Path.Combine(baselineDirectory, "pipeline.dll"));
         var clock = Stopwatch.StartNew();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var scraping = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -130,7 +138,7 @@ internal static class CpuBenchmark
             var (scrapeMs, scrapeBytes) = await MeasureScrapeAsync(http, port, worker.Id, ct);
             worker.Terminate();
             await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
-            return new CpuRun("pipeline", repetition, size, seconds, new Dictionary<string, double>
+            return new CpuRun(contender, repetition, size, seconds, new Dictionary<string, double>
             {
                 ["worker"] = workerCpu, ["clickhouse_server"] = serverCpu, ["broker_and_bench"] = benchCpu,
             }, scraped, scrapeMs, scrapeBytes);
@@ -145,13 +153,13 @@ internal static class CpuBenchmark
     }
 
     /// <summary>The worker inherits this process's environment at start: the knobs are set around the start only.</summary>
-    private static PipelineProcess StartWorker(CpuOptions options, string[] args, string name, string logPath)
+    private static PipelineProcess StartWorker(CpuOptions options, string[] args, string name, string logPath, string? pipelineDll)
     {
         foreach (var (key, value) in options.WorkerEnvironment)
             Environment.SetEnvironmentVariable(key, value);
         try
         {
-            return PipelineProcess.Start(args, name, logPath: logPath);
+            return PipelineProcess.Start(args, name, logPath: logPath, pipelineDll: pipelineDll);
         }
         finally
         {

@@ -31,6 +31,12 @@ internal sealed record CpuOptions
     /// <summary>Environment variables for the worker process only (runtime knobs such as DOTNET_GCgen0size), for A/B runs.</summary>
     public IReadOnlyDictionary<string, string> WorkerEnvironment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// A directory holding another build of the worker (its pipeline.dll), e.g. the previous commit: it runs beside this
+    /// build at every size and repetition, in alternating order, and the report gives the paired difference with its interval.
+    /// </summary>
+    public string? BaselineDirectory { get; init; }
+
     /// <summary>Names the results (cpu-json-LABEL-latest.json) so that A/B runs do not overwrite each other.</summary>
     public string? Label { get; init; }
 
@@ -54,6 +60,12 @@ internal sealed record CpuOptions
                 "--out" => options with { OutputDirectory = Value() },
                 "--trace" => options with { TraceDirectory = Value() },
                 "--label" => options with { Label = Value() },
+                "--baseline" => options with
+                {
+                    BaselineDirectory = Value() is var dir && File.Exists(Path.Combine(dir, "pipeline.dll"))
+                        ? Path.GetFullPath(dir)
+                        : throw new ArgumentException($"--baseline {dir}: no pipeline.dll there (build one with dotnet build src/Pipeline -c Release -o DIR)"),
+                },
                 "--worker-env" => options with
                 {
                     WorkerEnvironment = new Dictionary<string, string>(options.WorkerEnvironment)

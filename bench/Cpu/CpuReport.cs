@@ -11,8 +11,11 @@ namespace EventPipeline.Bench.Cpu;
 /// </summary>
 internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object> Machine, CpuOptions Options,
     Dictionary<string, Dictionary<string, PerEvent>> MicrosecondsPerEvent, Dictionary<string, double> MedianEventsPerSecondLarge,
-    ScrapeCost Scrape, List<CpuRun> Runs, string Method)
+    ScrapeCost Scrape, BuildComparison? Comparison, List<CpuRun> Runs, string Method)
 {
+    /// <summary>The contender name of the other build in an A/B run (--baseline).</summary>
+    public const string Baseline = "baseline";
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -56,7 +59,7 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
             "kcat and clickhouse-client from bash `times`. Per event = (CPU(large) - CPU(small)) / (large - small) within each repetition, " +
             "sizes interleaved; median over repetitions, 95% bootstrap interval of the median. Scrape: worker CPU over 20 scrapes of an idle " +
             "worker holding every partition, divided by 20 (includes the idle worker's own polling meanwhile).";
-        return new CpuReport(startedUtc, machine, options, perEvent, rates, scrape, runs, method);
+        return new CpuReport(startedUtc, machine, options, perEvent, rates, scrape, BuildComparison.Create(options, runs), runs, method);
     }
 
     public void Print()
@@ -70,6 +73,9 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
             Console.WriteLine($"  {contender,-24} {"events/s (large)",-18} {MedianEventsPerSecondLarge[contender],7:N0}");
         }
         Console.WriteLine($"  /metrics scrape of an idle worker with {Scrape.Partitions} partitions: {Scrape.MedianCpuMs:F2} ms CPU, {Scrape.Bytes / 1024} KiB");
+        if (Comparison is { } ab)
+            Console.WriteLine($"  A/B worker CPU per event, this build - baseline: {ab.WorkerDifference.Median:F2} us (95% CI {ab.WorkerDifference.Low:F2}..{ab.WorkerDifference.High:F2}), " +
+                $"ratio {ab.WorkerRatio.Median:F3} (95% CI {ab.WorkerRatio.Low:F3}..{ab.WorkerRatio.High:F3}); baseline {ab.BaselineDirectory}");
     }
 
     public IReadOnlyList<string> Write(string directory)
@@ -139,3 +145,24 @@ internal sealed record PerEvent(double Median, double Low, double High, double[]
 }
 
 internal sealed record ScrapeCost(double MedianCpuMs, int Bytes, int Partitions);
+
+/// <summary>
+/// An A/B run (--baseline): the worker's CPU per event of this build minus (and divided by) the baseline build's, paired
+/// within each repetition (the two ran back to back on the same topics), with bootstrap 95% intervals of the medians.
+/// </summary>
+internal sealed record BuildComparison(string BaselineDirectory, PerEvent WorkerDifference, PerEvent WorkerRatio)
+{
+    public static BuildComparison? Create(CpuOptions options, List<CpuRun> runs)
+    {
+        if (options.BaselineDirectory is null)
+            return null;
+        double WorkerPerEvent(string contender, int repetition)
+        {
+            double Cpu(long events) => runs.Single(r => r.Contender == contender && r.Repetition == repetition && r.Events == events).CpuSeconds["worker"];
+            return (Cpu(options.Large) - Cpu(options.Small)) / (options.Large - options.Small) * 1e6;
+        }
+        var pairs = Enumerable.Range(1, options.Repeat).Select(rep => (This: WorkerPerEvent("pipeline", rep), Baseline: WorkerPerEvent(CpuReport.Baseline, rep))).ToList();
+        return new BuildComparison(options.BaselineDirectory, PerEvent.From([.. pairs.Select(p => p.This - p.Baseline)]),
+            PerEvent.From([.. pairs.Select(p => p.This / p.Baseline)]));
+    }
+}

@@ -215,11 +215,11 @@ public sealed class PipelineWorker
     private void ExportQueueDepths()
     {
         if (_codec is { } codec)
-            _metrics.StageQueueDepth.WithLabels(CodecDecodeStage.StageName).Set(codec.QueuedMessages);
+            _metrics.StageQueueDepth.WithLabels(CodecDecodeStage.StageName).Set(codec.QueuedChunks);
         if (_decode is { } decode)
             _metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
         if (_batch is { } batch)
-            _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedMessages);
+            _metrics.StageQueueDepth.WithLabels(BatchStage.StageName).Set(batch.QueuedChunks);
         if (_sink is { } sink)
             _metrics.StageQueueDepth.WithLabels(ClickHouseSinkStage.StageName).Set(sink.Block.InputCount);
         if (_deadLetter is { } deadLetter)

@@ -8,8 +8,8 @@ namespace EventPipeline.Stages;
 
 public sealed record BatchStageOptions
 {
-    /// <summary>Decoded events waiting to be added to a batch (Pipeline:QueueCapacity).</summary>
-    public int BoundedCapacity { get; init; } = 8192;
+    /// <summary>Chunks of decoded events waiting to be added to a batch (Pipeline:QueueCapacity / Pipeline:MaxChunkSize).</summary>
+    public int BoundedCapacity { get; init; } = 16;
 
     /// <summary>The oldest row of a batch waits at most this long before the batch is flushed (Batch:MaxLatency).</summary>
     public TimeSpan MaxLatency { get; init; } = TimeSpan.FromSeconds(1);
@@ -40,6 +40,10 @@ public sealed class BatchStage : BatchingStage
 
     private readonly EventRowEncoder _encoder;
 
+    // The chunk a full batch stopped in: the next batch starts with its remaining messages.
+    private PipelineMessage[]? _carried;
+    private int _carriedFrom;
+
     public BatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, PipelineMetrics metrics)
         : base(options, policy, metrics)
     {
@@ -50,7 +54,7 @@ public sealed class BatchStage : BatchingStage
     {
         try
         {
-            while (await InputBuffer.OutputAvailableAsync().ConfigureAwait(false))
+            while (_carried is not null || await InputBuffer.OutputAvailableAsync().ConfigureAwait(false))
             {
                 var target = NextTargetSize();
                 var batch = await FillAsync(target, deadLetter).ConfigureAwait(false);
@@ -83,25 +87,36 @@ public sealed class BatchStage : BatchingStage
         var timerArmed = false;
         while (messages.Count < target)
         {
-            if (InputBuffer.TryReceive(out var message))
+            if (TakeChunk(out var chunk, out var from))
             {
-                CountArrival();
-                if (message.Lease.IsRevoked)
+                for (var i = from; i < chunk.Length; i++)
                 {
-                    Metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
-                    continue;
-                }
-                var rowStart = payload.Length;
-                if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
-                {
-                    message.EncodedAs(rowStart, payload.Length);
-                    messages.Add(message);
-                }
-                else
-                {
-                    message.Failure = new DeadLetterReason("encode", "column_value", error!);
-                    Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
-                    await deadLetter.SendAsync(message).ConfigureAwait(false);
+                    if (messages.Count == target)
+                    {
+                        // Full: the rest of the chunk opens the next batch, in order.
+                        _carried = chunk;
+                        _carriedFrom = i;
+                        break;
+                    }
+                    var message = chunk[i];
+                    if (message.Lease.IsRevoked)
+                    {
+                        Metrics.StageMessages.WithLabels(StageName, "dropped_revoked").Inc();
+                        continue;
+                    }
+                    var rowStart = payload.Length;
+                    if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
+                    {
+                        message.EncodedAs(rowStart, payload.Length);
+                        messages.Add(message);
+                    }
+                    else
+                    {
+                        message.Failure = new DeadLetterReason("encode", "column_value", error!);
+                        Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
+                        if (!await deadLetter.SendAsync(message).ConfigureAwait(false))
+                            throw new DownstreamStoppedException("The dead-letter stage stopped accepting messages");
+                    }
                 }
                 continue;
             }
@@ -132,6 +147,21 @@ public sealed class BatchStage : BatchingStage
             return null;
         }
         return new InsertBatch(payload, messages, started);
+    }
+
+    /// <summary>The rest of the chunk a full batch stopped in, else the next queued chunk.</summary>
+    private bool TakeChunk(out PipelineMessage[] chunk, out int from)
+    {
+        if (_carried is { } carried)
+        {
+            (chunk, from, _carried) = (carried, _carriedFrom, null);
+            return true;
+        }
+        from = 0;
+        if (!InputBuffer.TryReceive(out chunk!))
+            return false;
+        CountArrival(chunk);
+        return true;
     }
 }
 

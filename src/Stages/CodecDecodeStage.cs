@@ -22,11 +22,11 @@ public sealed record CodecDecodeStageOptions : MicroBatchOptions
 
 /// <summary>
 /// Between the Kafka source and <see cref="DecodeStage"/> when codec models are configured: decodes the learned-codec
-/// envelopes of each micro-batch with one <see cref="IEnvelopeDecoder.Decode"/> call and hands every message on in
-/// order. An envelope leaves with its event set, or with a failure (corrupt, unknown model, other format) bound for
+/// envelopes of each micro-batch with one <see cref="IEnvelopeDecoder.Decode"/> call and hands the micro-batch on as
+/// one chunk, in order. An envelope leaves with its event set, or with a failure (corrupt, unknown model, other format) bound for
 /// the dead-letter topic; plain JSON and Protobuf pass through untouched for DecodeStage.
 /// </summary>
-public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage>
+public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage[]>
 {
     public const string StageName = "codec_decode";
 
@@ -53,7 +53,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage>
         _passedThrough = metrics.StageMessages.WithLabels(StageName, "passed_through");
     }
 
-    protected override IReadOnlyList<PipelineMessage> Process(IReadOnlyList<PipelineMessage> batch)
+    protected override IReadOnlyList<PipelineMessage[]> Process(IReadOnlyList<PipelineMessage> batch)
     {
         for (var i = 0; i < batch.Count; i++)
         {
@@ -66,7 +66,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage>
         }
         _passedThrough.Inc(batch.Count - _positions.Count);
         if (_positions.Count == 0)
-            return batch;
+            return [[.. batch]];
 
         if (_results.Length < _positions.Count)
             Array.Resize(ref _results, Math.Max(_positions.Count, _results.Length * 2));
@@ -90,6 +90,6 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage>
         results.Clear();
         _envelopes.Clear();
         _positions.Clear();
-        return batch;
+        return [[.. batch]];
     }
 }

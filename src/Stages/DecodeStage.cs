@@ -7,10 +7,10 @@ namespace EventPipeline.Stages;
 
 public sealed record DecodeStageOptions
 {
-    /// <summary>Messages waiting to be decoded (Pipeline:QueueCapacity).</summary>
-    public int BoundedCapacity { get; init; } = 8192;
+    /// <summary>Chunks of messages waiting to be decoded (Pipeline:QueueCapacity / Pipeline:MaxChunkSize).</summary>
+    public int BoundedCapacity { get; init; } = 16;
 
-    /// <summary>Decoder threads (Decode:Parallelism).</summary>
+    /// <summary>Chunks decoded at once (Decode:Parallelism).</summary>
     public int Parallelism { get; init; } = 2;
 
     public void Validate()
@@ -23,9 +23,10 @@ public sealed record DecodeStageOptions
 }
 
 /// <summary>
-/// Stage 2: JSON or Confluent-framed Protobuf bytes to a typed event. A message that cannot be decoded leaves
-/// with <see cref="PipelineMessage.Failure"/> set, bound for the dead-letter topic; it never faults the block.
-/// Messages the <see cref="CodecDecodeStage"/> already decoded or rejected are not decoded again.
+/// Stage 2: JSON or Confluent-framed Protobuf bytes to a typed event, a chunk of messages at a time (chunks leave in
+/// the order they came). A message that cannot be decoded gets <see cref="PipelineMessage.Failure"/>, bound for the
+/// dead-letter topic; it never faults the block. Messages the <see cref="CodecDecodeStage"/> already decoded or
+/// rejected are not decoded again.
 /// </summary>
 public sealed class DecodeStage
 {
@@ -40,6 +41,7 @@ public sealed class DecodeStage
     private readonly Prometheus.Counter.Child _decoded;
     private readonly Prometheus.Counter.Child _rejected;
     private readonly Prometheus.Histogram.Child _duration;
+    private ITargetBlock<PipelineMessage>? _deadLetter;
 
     public DecodeStage(DecodeStageOptions options, EventDecoder decoder, PipelineMetrics metrics)
     {
@@ -49,7 +51,7 @@ public sealed class DecodeStage
         _decoded = metrics.StageMessages.WithLabels(StageName, "ok");
         _rejected = metrics.StageMessages.WithLabels(StageName, "dead_letter");
         _duration = metrics.StageDuration.WithLabels(StageName);
-        Block = new TransformBlock<PipelineMessage, PipelineMessage>(Decode, new ExecutionDataflowBlockOptions
+        Block = new TransformManyBlock<PipelineMessage[], PipelineMessage[]>(DecodeAsync, new ExecutionDataflowBlockOptions
         {
             BoundedCapacity = options.BoundedCapacity,
             MaxDegreeOfParallelism = options.Parallelism,
@@ -57,55 +59,69 @@ public sealed class DecodeStage
         });
     }
 
-    public TransformBlock<PipelineMessage, PipelineMessage> Block { get; }
+    public TransformManyBlock<PipelineMessage[], PipelineMessage[]> Block { get; }
 
     /// <summary>
     /// Sends decoded events to <paramref name="batch"/> and failures to <paramref name="deadLetter"/>; with no
-    /// dead-letter target, failures go to the batch stage too.
+    /// dead-letter target, failures stay in their chunk and go to the batch stage too.
     /// </summary>
-    public void LinkTo(ITargetBlock<PipelineMessage> batch, ITargetBlock<PipelineMessage>? deadLetter)
+    public void LinkTo(ITargetBlock<PipelineMessage[]> batch, ITargetBlock<PipelineMessage>? deadLetter)
     {
-        if (deadLetter is null)
-        {
-            // Exactly-once: failures stay members of their offset range and the batch stage dead-letters them.
-            Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true });
-            return;
-        }
-        // The two predicates are exhaustive and exclusive: a message matching neither would block the stage forever.
-        Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true }, m => m.Failure is null);
-        Block.LinkTo(deadLetter, m => m.Failure is not null);
+        // Exactly-once passes no dead-letter target: failures stay members of their offset range and the batch stage
+        // dead-letters them.
+        _deadLetter = deadLetter;
+        Block.LinkTo(batch, new DataflowLinkOptions { PropagateCompletion = true });
     }
 
-    private PipelineMessage Decode(PipelineMessage message)
+    private async Task<IEnumerable<PipelineMessage[]>> DecodeAsync(PipelineMessage[] chunk)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var failed = 0;
+        foreach (var message in chunk)
+        {
+            if (!Decode(message))
+                failed++;
+        }
+        _decoded.Inc(chunk.Length - failed);
+        _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        if (failed == 0 || _deadLetter is not { } deadLetter)
+            return [chunk];
+
+        var decoded = new PipelineMessage[chunk.Length - failed];
+        var next = 0;
+        foreach (var message in chunk)
+        {
+            if (message.Failure is null)
+                decoded[next++] = message;
+            else if (!await deadLetter.SendAsync(message).ConfigureAwait(false))
+                throw new DownstreamStoppedException("The dead-letter stage stopped accepting messages");
+        }
+        return decoded.Length > 0 ? [decoded] : [];
+    }
+
+    /// <returns>False when the message is bound for the dead letter (rejected here or by the codec stage).</returns>
+    private bool Decode(PipelineMessage message)
     {
         // Rejected by the codec stage: its reason stands, and it is counted there.
         if (message.Failure is not null)
-            return message;
-        var started = Stopwatch.GetTimestamp();
+            return false;
         if (message.Event is { } codecDecoded)
         {
             // The codec rebuilt the event but knows nothing of the table: its property columns are filled here.
-            if (_decoder.FillPropertyValues(codecDecoded) is { } error)
-            {
-                message.Event = null;
-                Reject(message, error);
-            }
-            else
-                _decoded.Inc();
+            if (_decoder.FillPropertyValues(codecDecoded) is not { } error)
+                return true;
+            message.Event = null;
+            Reject(message, error);
+            return false;
         }
-        else
+        var result = _decoder.Decode(message.Value);
+        if (result.IsSuccess)
         {
-            var result = _decoder.Decode(message.Value);
-            if (result.IsSuccess)
-            {
-                message.Event = result.Event;
-                _decoded.Inc();
-            }
-            else
-                Reject(message, result.Error!.Value);
+            message.Event = result.Event;
+            return true;
         }
-        _duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-        return message;
+        Reject(message, result.Error!.Value);
+        return false;
     }
 
     private void Reject(PipelineMessage message, DecodeError error)

@@ -42,8 +42,12 @@ public sealed class PartitionBatchStage : BatchingStage
             while (true)
             {
                 var more = await WaitForInputAsync().ConfigureAwait(false);
-                while (InputBuffer.TryReceive(out var message))
-                    Add(message);
+                while (InputBuffer.TryReceive(out var chunk))
+                {
+                    CountArrival(chunk);
+                    foreach (var message in chunk)
+                        Add(message);
+                }
                 var now = Stopwatch.GetTimestamp();
                 foreach (var (lease, buffer) in _buffers.ToList())
                 {
@@ -101,7 +105,6 @@ public sealed class PartitionBatchStage : BatchingStage
 
     private void Add(PipelineMessage message)
     {
-        CountArrival();
         var lease = message.Lease;
         if (lease.IsRevoked)
         {

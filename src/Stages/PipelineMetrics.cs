@@ -24,9 +24,9 @@ public sealed class PipelineMetrics : IBatchPolicyMetrics
             "Messages leaving a stage, by outcome (ok, dead_letter, dropped_revoked, retried...).",
             new CounterConfiguration { LabelNames = ["stage", "outcome"] });
         StageQueueDepth = factory.CreateGauge("pipeline_stage_queue_depth",
-            "Messages waiting in a stage's bounded input.", new GaugeConfiguration { LabelNames = ["stage"] });
+            "What waits in a stage's bounded input: chunks of messages (codec_decode, decode, batch), batches (sink), messages (dead_letter).", new GaugeConfiguration { LabelNames = ["stage"] });
         StageDuration = factory.CreateHistogram("pipeline_stage_duration_seconds",
-            "Time a stage spends on one unit of work (a message for decode, a batch for batch/sink).",
+            "Time a stage spends on one unit of work (a chunk of messages for decode, a micro-batch for the codec, a batch for batch/sink).",
             new HistogramConfiguration
             {
                 LabelNames = ["stage"],

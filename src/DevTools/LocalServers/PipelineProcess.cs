@@ -72,17 +72,18 @@ public sealed class PipelineProcess : IDisposable
     /// <param name="command">The subcommand: <c>run</c> (the worker) or <c>produce</c> (the codec's producer pod).</param>
     /// <param name="onLine">Called with each output line, on a thread-pool thread.</param>
     /// <param name="logPath">A file that receives every output line; closed on dispose.</param>
+    /// <param name="pipelineDll">Another build of the pipeline to run (benchmark A/B); this one by default.</param>
     public static PipelineProcess Start(IEnumerable<string> configurationArgs, string name = "worker", string command = "run",
-        Action<PipelineProcess, string>? onLine = null, string? logPath = null)
+        Action<PipelineProcess, string>? onLine = null, string? logPath = null, string? pipelineDll = null)
     {
         var startInfo = new ProcessStartInfo(DotnetHost)
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = pipelineDll is null ? AppContext.BaseDirectory : Path.GetDirectoryName(pipelineDll)!,
         };
-        startInfo.ArgumentList.Add(PipelineDll);
+        startInfo.ArgumentList.Add(pipelineDll ?? PipelineDll);
         startInfo.ArgumentList.Add(command);
         foreach (var argument in configurationArgs)
         {

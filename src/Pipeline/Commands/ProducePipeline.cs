@@ -15,12 +15,15 @@ internal static class ProducePipeline
 {
     private const int QueueCapacity = 8192;
 
+    /// <summary>The stages between source and producer queue chunks of messages (up to 512 each).</summary>
+    private static readonly int QueueChunks = QueueCapacity / KafkaSourceOptions.DefaultMaxChunkSize;
+
     /// <summary>Not ready until the model is loaded and the stages run.</summary>
     internal static HealthState NewHealthState() => new("loading the model and starting the stages");
 
     internal static CodecEncodeStageOptions EncodeOptions(CodecProduceRequest request) => new()
     {
-        BoundedCapacity = QueueCapacity,
+        BoundedCapacity = QueueChunks,
         MaxBatchSize = request.MaxBatchSize,
         MaxBatchDelay = TimeSpan.FromMilliseconds(request.MaxBatchDelayMs),
     };
@@ -35,7 +38,7 @@ internal static class ProducePipeline
         metrics ??= new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry(), insertsIntoClickHouse: false);
         health ??= NewHealthState();
         var logger = loggerFactory.CreateLogger("EventPipeline.Produce");
-        var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueCapacity }, new EventDecoder(new EventDecoderOptions()), metrics);
+        var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueChunks }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
         var failureReported = 0;
         using var output = new TopicProducer(request.BootstrapServers, request.Topic, request.ProducerProperties, QueueCapacity, metrics, error =>
@@ -100,7 +103,7 @@ internal static class ProducePipeline
         metrics.Registry.AddBeforeCollectCallback(() =>
         {
             metrics.StageQueueDepth.WithLabels(DecodeStage.StageName).Set(decode.Block.InputCount);
-            metrics.StageQueueDepth.WithLabels(CodecEncodeStage.StageName).Set(encode.QueuedMessages);
+            metrics.StageQueueDepth.WithLabels(CodecEncodeStage.StageName).Set(encode.QueuedChunks);
             metrics.StageQueueDepth.WithLabels(TopicProducer.StageName).Set(output.Block.InputCount);
             if (deadLetter is not null)
                 metrics.StageQueueDepth.WithLabels(DeadLetterStage.StageName).Set(deadLetter.Block.InputCount);

@@ -12,25 +12,34 @@ internal static class StdinLineReader
 {
     /// <summary>
     /// Sends each line's raw bytes (no re-encoding: invalid UTF-8 stays visible to the decoder), numbered from 1 as if
-    /// they were the offsets of a one-partition source, so that both inputs share the stages.
+    /// they were the offsets of a one-partition source, so that both inputs share the stages. The lines of one read
+    /// travel as one chunk, like the messages of one poll from Kafka.
     /// </summary>
-    public static async Task<long> ReadLinesAsync(ITargetBlock<PipelineMessage> target, CancellationToken stop)
+    public static async Task<long> ReadLinesAsync(ITargetBlock<PipelineMessage[]> target, CancellationToken stop)
     {
         var lease = new PartitionLease(new TopicPartition("stdin", 0));
         var reader = PipeReader.Create(Console.OpenStandardInput());
+        var chunk = new List<PipelineMessage>();
         long lineNumber = 0, read = 0;
-        async Task<bool> SendAsync(ReadOnlySequence<byte> line)
+        void Add(ReadOnlySequence<byte> line)
         {
             lineNumber++;
             if (line.Length > 0 && line.Slice(line.Length - 1).FirstSpan[0] == '\r')
                 line = line.Slice(0, line.Length - 1);
             if (line.IsEmpty)
+                return;
+            chunk.Add(new PipelineMessage(lease, lineNumber, lease.Offsets.Register(lineNumber), null, line.ToArray(), null,
+                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        }
+        async Task<bool> SendAsync()
+        {
+            if (chunk.Count == 0)
                 return true;
-            var message = new PipelineMessage(lease, lineNumber, lease.Offsets.Register(lineNumber), null, line.ToArray(), null,
-                DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-            if (!await target.SendAsync(message, stop).ConfigureAwait(false))
+            PipelineMessage[] lines = [.. chunk];
+            chunk.Clear();
+            if (!await target.SendAsync(lines, stop).ConfigureAwait(false))
                 return false;
-            read++;
+            read += lines.Length;
             return true;
         }
 
@@ -42,16 +51,15 @@ internal static class StdinLineReader
                 var buffer = result.Buffer;
                 while (buffer.PositionOf((byte)'\n') is { } end)
                 {
-                    if (!await SendAsync(buffer.Slice(0, end)).ConfigureAwait(false))
-                        return read;
+                    Add(buffer.Slice(0, end));
                     buffer = buffer.Slice(buffer.GetPosition(1, end));
+                    if (chunk.Count >= KafkaSourceOptions.DefaultMaxChunkSize && !await SendAsync().ConfigureAwait(false))
+                        return read;
                 }
-                if (result.IsCompleted)
-                {
-                    if (!buffer.IsEmpty)
-                        await SendAsync(buffer).ConfigureAwait(false);
+                if (result.IsCompleted && !buffer.IsEmpty)
+                    Add(buffer);
+                if (!await SendAsync().ConfigureAwait(false) || result.IsCompleted)
                     return read;
-                }
                 reader.AdvanceTo(buffer.Start, buffer.End);
             }
         }

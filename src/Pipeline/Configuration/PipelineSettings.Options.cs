@@ -30,7 +30,7 @@ public sealed partial class PipelineSettings
 
     public CodecDecodeStageOptions ToCodecDecodeOptions() => new()
     {
-        BoundedCapacity = Pipeline.QueueCapacity,
+        BoundedCapacity = Pipeline.QueueChunks,
         MaxBatchSize = Codec.MaxBatchSize,
         MaxBatchDelay = TimeSpan.FromMilliseconds(Codec.MaxBatchDelayMs),
         MaxMessageBytes = Decode.MaxMessageBytes,
@@ -66,6 +66,7 @@ public sealed partial class PipelineSettings
         AutoOffsetReset = ParseAutoOffsetReset(),
         ClientProperties = Kafka.Properties,
         CommitInterval = TimeSpan.FromMilliseconds(Kafka.CommitIntervalMs),
+        MaxChunkSize = Pipeline.MaxChunkSize,
     };
 
     public ClickHouseSinkOptions ToSinkOptions() => new()
@@ -86,7 +87,7 @@ public sealed partial class PipelineSettings
 
     public BatchStageOptions ToBatchOptions() => new()
     {
-        BoundedCapacity = Pipeline.QueueCapacity,
+        BoundedCapacity = Pipeline.QueueChunks,
         MaxLatency = TimeSpan.FromMilliseconds(Batch.MaxLatencyMs),
         MaxSize = Batch.MaxSize,
     };
@@ -113,7 +114,7 @@ public sealed partial class PipelineSettings
         FallbackSize = Batch.Size,
     }, metrics, logger);
 
-    public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueCapacity, Parallelism = Decode.Parallelism };
+    public DecodeStageOptions ToDecodeOptions() => new() { BoundedCapacity = Pipeline.QueueChunks, Parallelism = Decode.Parallelism };
 
     public DeadLetterOptions ToDeadLetterOptions() => new()
     {

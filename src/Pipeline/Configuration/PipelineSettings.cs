@@ -150,6 +150,7 @@ public sealed partial class PipelineSettings
         if (Delivery.Guarantee is not ("AtLeastOnce" or "ExactlyOnce"))
             throw new ConfigurationException($"Delivery:Guarantee '{Delivery.Guarantee}' must be AtLeastOnce or ExactlyOnce");
         InRange(Pipeline.QueueCapacity, 1, 10_000_000, "Pipeline:QueueCapacity");
+        InRange(Pipeline.MaxChunkSize, 1, 65_536, "Pipeline:MaxChunkSize");
         InRange(Pipeline.DrainTimeoutSeconds, 1, MaxSeconds, "Pipeline:DrainTimeoutSeconds");
         foreach (var key in Kafka.Properties.Keys)
         {

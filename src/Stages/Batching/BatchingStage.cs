@@ -10,10 +10,11 @@ namespace EventPipeline.Stages.Batching;
 /// </summary>
 public abstract class BatchingStage
 {
-    private readonly BufferBlock<PipelineMessage> _input;
+    private readonly BufferBlock<PipelineMessage[]> _input;
     private readonly RateMeter _arrivals = new();
     private readonly IBatchSizePolicy _policy;
     private double _lastInsertSeconds;
+    private double _meanChunkLength = 1;
 
     protected BatchingStage(BatchStageOptions options, IBatchSizePolicy policy, PipelineMetrics metrics)
     {
@@ -21,11 +22,16 @@ public abstract class BatchingStage
         Options = options;
         _policy = policy;
         Metrics = metrics;
-        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
+        _input = new BufferBlock<PipelineMessage[]>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
     }
 
-    public ITargetBlock<PipelineMessage> Input => _input;
-    public int QueuedMessages => _input.Count;
+    public ITargetBlock<PipelineMessage[]> Input => _input;
+
+    /// <summary>Chunks queued for the stage.</summary>
+    public int QueuedChunks => _input.Count;
+
+    /// <summary>Messages queued for the stage, estimated from the queued chunks and the recent mean chunk length.</summary>
+    public int QueuedMessages => (int)Math.Round(_input.Count * Volatile.Read(ref _meanChunkLength));
 
     /// <summary>Messages per second entering the stage, smoothed.</summary>
     public double ArrivalRatePerSecond => _arrivals.PerSecond;
@@ -34,7 +40,7 @@ public abstract class BatchingStage
 
     protected BatchStageOptions Options { get; }
     protected PipelineMetrics Metrics { get; }
-    protected BufferBlock<PipelineMessage> InputBuffer => _input;
+    protected BufferBlock<PipelineMessage[]> InputBuffer => _input;
 
     /// <summary>Starts batching into <paramref name="sink"/>; completes the sink when the input completes.</summary>
     public void Start(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter) =>
@@ -49,13 +55,17 @@ public abstract class BatchingStage
 
     protected abstract Task RunAsync(ITargetBlock<InsertBatch> sink, ITargetBlock<PipelineMessage> deadLetter);
 
-    /// <summary>Counts a message taken from the input toward the arrival rate.</summary>
-    protected void CountArrival() => _arrivals.Add(1);
+    /// <summary>Counts a chunk taken from the input toward the arrival rate and the mean chunk length.</summary>
+    protected void CountArrival(PipelineMessage[] chunk)
+    {
+        _arrivals.Add(chunk.Length);
+        Volatile.Write(ref _meanChunkLength, 0.9 * _meanChunkLength + 0.1 * chunk.Length);
+    }
 
     /// <summary>Asks the policy for the next batch's size, clamped to Batch:MaxSize, and exports it.</summary>
     protected int NextTargetSize()
     {
-        var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(_input.Count, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))),
+        var target = Math.Clamp(_policy.NextBatchSize(new BatchPolicyInput(QueuedMessages, _arrivals.PerSecond, Volatile.Read(ref _lastInsertSeconds))),
             1, Options.MaxSize);
         Metrics.BatchTargetSize.Set(target);
         return target;

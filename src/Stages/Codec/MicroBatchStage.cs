@@ -11,8 +11,8 @@ public abstract record MicroBatchOptions
 
     public static readonly TimeSpan MaxBatchDelayLimit = TimeSpan.FromSeconds(10);
 
-    /// <summary>Messages waiting for the stage; a full stage refuses more, which pauses the producer before it.</summary>
-    public int BoundedCapacity { get; init; } = 8192;
+    /// <summary>Chunks of messages waiting for the stage; a full stage refuses more, which pauses the producer before it.</summary>
+    public int BoundedCapacity { get; init; } = 16;
 
     /// <summary>Messages coded in one call (one forward pass of the model), at most.</summary>
     public int MaxBatchSize { get; init; } = 4096;
@@ -36,8 +36,8 @@ public abstract record MicroBatchOptions
 }
 
 /// <summary>
-/// What both codec stages share: a bounded input, micro-batches cut by size and by time, and one loop that hands
-/// every message on in the order it arrived (exactly-once forms offset ranges from that order). A model codes a
+/// What both codec stages share: a bounded input of message chunks, micro-batches cut by size and by time (a chunk is
+/// split where a batch fills), and one loop that hands every message on in the order it arrived (exactly-once forms offset ranges from that order). A model codes a
 /// batch in one forward pass at about the cost of one message, so batching is where the codec's throughput comes from;
 /// the delay bounds what a lone message pays for it.
 /// </summary>
@@ -45,24 +45,29 @@ public abstract class MicroBatchStage<TOutput>
 {
     private static readonly TimeSpan Nap = TimeSpan.FromMilliseconds(1);
 
-    private readonly BufferBlock<PipelineMessage> _input;
+    private readonly BufferBlock<PipelineMessage[]> _input;
     private readonly MicroBatchOptions _options;
     private readonly Prometheus.Histogram.Child _batchSize;
     private readonly Prometheus.Histogram.Child _duration;
+
+    // The chunk a full batch stopped in: the next batch starts with its remaining messages.
+    private PipelineMessage[]? _carried;
+    private int _carriedFrom;
 
     protected MicroBatchStage(string stageName, MicroBatchOptions options, PipelineMetrics metrics)
     {
         options.Validate();
         _options = options;
-        _input = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
+        _input = new BufferBlock<PipelineMessage[]>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
         _batchSize = metrics.CodecBatchSize.WithLabels(stageName);
         _duration = metrics.StageDuration.WithLabels(stageName);
     }
 
     /// <summary>Bounded: when full, Post returns false and SendAsync waits (the Kafka source pauses its partitions).</summary>
-    public ITargetBlock<PipelineMessage> Input => _input;
+    public ITargetBlock<PipelineMessage[]> Input => _input;
 
-    public int QueuedMessages => _input.Count;
+    /// <summary>Chunks waiting for the stage.</summary>
+    public int QueuedChunks => _input.Count;
 
     /// <summary>Completes once the input completed and the last batch was handed on; faults with the stage.</summary>
     public Task Completion { get; private set; } = Task.CompletedTask;
@@ -83,7 +88,7 @@ public abstract class MicroBatchStage<TOutput>
         var batch = new List<PipelineMessage>(Math.Min(_options.MaxBatchSize, 1024));
         try
         {
-            while (_input.OutputAvailableAsync().GetAwaiter().GetResult())
+            while (_carried is not null || _input.OutputAvailableAsync().GetAwaiter().GetResult())
             {
                 Fill(batch);
                 var started = Stopwatch.GetTimestamp();
@@ -109,16 +114,21 @@ public abstract class MicroBatchStage<TOutput>
 
     /// <summary>Takes what is queued, then waits for more until the batch is full or the first message waited MaxBatchDelay.</summary>
     /// <remarks>
-    /// It naps in steps of at most a millisecond rather than waking on every arrival: the source posts one message at
-    /// a time, and a wake-up per message (a thread hop on a busy 2-core box) cost more CPU than decoding the message.
+    /// It naps in steps of at most a millisecond rather than waking on every arrival: a wake-up per arrival (a thread
+    /// hop on a busy 2-core box) cost more CPU than decoding a message.
     /// </remarks>
     private void Fill(List<PipelineMessage> batch)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(_options.MaxBatchDelay.TotalSeconds * Stopwatch.Frequency);
         while (true)
         {
-            while (batch.Count < _options.MaxBatchSize && _input.TryReceive(out var message))
-                batch.Add(message);
+            while (batch.Count < _options.MaxBatchSize && TakeChunk(out var chunk, out var from))
+            {
+                var take = Math.Min(chunk.Length - from, _options.MaxBatchSize - batch.Count);
+                batch.AddRange(new ArraySegment<PipelineMessage>(chunk, from, take));
+                if (from + take < chunk.Length)
+                    (_carried, _carriedFrom) = (chunk, from + take);
+            }
             if (batch.Count >= _options.MaxBatchSize || _input.Completion.IsCompleted)
                 return;
             var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
@@ -126,5 +136,16 @@ public abstract class MicroBatchStage<TOutput>
                 return;
             Thread.Sleep(remaining < Nap ? remaining : Nap);
         }
+    }
+
+    private bool TakeChunk(out PipelineMessage[] chunk, out int from)
+    {
+        if (_carried is { } carried)
+        {
+            (chunk, from, _carried) = (carried, _carriedFrom, null);
+            return true;
+        }
+        from = 0;
+        return _input.TryReceive(out chunk!);
     }
 }

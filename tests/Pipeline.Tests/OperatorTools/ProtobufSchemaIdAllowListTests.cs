@@ -47,8 +47,8 @@ public sealed class ProtobufSchemaIdAllowListTests
         var lease = new PartitionLease(new Confluent.Kafka.TopicPartition("events", 0));
         var message = new PipelineMessage(lease, 42, lease.Offsets.Register(42), null, Framed(2), null, 0);
 
-        Assert.True(await stage.Block.SendAsync(message));
-        var decoded = await stage.Block.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.True(await stage.Block.SendAsync(new[] { message }));
+        var decoded = Assert.Single(await stage.Block.ReceiveAsync(TimeSpan.FromSeconds(10)));
 
         Assert.Equal(new DeadLetterReason("decode", "unknown_schema", "Protobuf schema id 2 is not in Decode:ProtobufSchemaIds"), decoded.Failure);
         Assert.Null(decoded.Event);

@@ -62,7 +62,7 @@ public sealed class PartitionBatchStageTests(KafkaFixture kafka, ITestOutputHelp
         lease.Replay.Enqueue(new OffsetRange(13, 19));
 
         for (var offset = 10L; offset < 28; offset++)
-            await stage.Input.SendAsync(Message(lease, offset, malformed: offset == 15));
+            await stage.Input.SendAsync(new[] { Message(lease, offset, malformed: offset == 15) });
         stage.Input.Complete();
         await stage.Completion;
 
@@ -87,9 +87,9 @@ public sealed class PartitionBatchStageTests(KafkaFixture kafka, ITestOutputHelp
         var (stage, sink, deadLetter, ledger) = Create(topic, size: 3);
         using var _ = ledger;
         var lease = new PartitionLease(new TopicPartition(topic, 0));
-        await stage.Input.SendAsync(Message(lease, 0));
-        await stage.Input.SendAsync(Message(lease, 1, malformed: true));
-        await stage.Input.SendAsync(Message(lease, 2));
+        await stage.Input.SendAsync(new[] { Message(lease, 0) });
+        await stage.Input.SendAsync(new[] { Message(lease, 1, malformed: true) });
+        await stage.Input.SendAsync(new[] { Message(lease, 2) });
         var batch = await sink.ReceiveAsync(TimeSpan.FromSeconds(10));
         var rejected = await deadLetter.ReceiveAsync(TimeSpan.FromSeconds(10));
 
@@ -113,7 +113,7 @@ public sealed class PartitionBatchStageTests(KafkaFixture kafka, ITestOutputHelp
         var lease = new PartitionLease(new TopicPartition(topic, 0));
         lease.Replay.Enqueue(new OffsetRange(0, 9));
         for (var offset = 0L; offset < 5; offset++)
-            await stage.Input.SendAsync(Message(lease, offset));
+            await stage.Input.SendAsync(new[] { Message(lease, offset) });
         stage.Input.Complete();
         await stage.Completion;
 

@@ -43,7 +43,7 @@ public sealed class BatchStageTests
         var (stage, sink, _) = Create(size: 4, maxLatency: TimeSpan.FromMinutes(10));
         var lease = new PartitionLease(new TopicPartition("t", 0));
         for (var i = 0; i < 10; i++)
-            Assert.True(await stage.Input.SendAsync(Message(lease, i)));
+            Assert.True(await stage.Input.SendAsync(new[] { Message(lease, i) }));
         stage.Input.Complete();
         await stage.Completion;
 
@@ -67,7 +67,7 @@ public sealed class BatchStageTests
             return one.ToArray();
         }).ToList();
         foreach (var message in messages)
-            await stage.Input.SendAsync(message);
+            await stage.Input.SendAsync(new[] { message });
         stage.Input.Complete();
         await stage.Completion;
 
@@ -87,7 +87,7 @@ public sealed class BatchStageTests
         var (stage, sink, _) = Create(size: 1000, maxLatency: TimeSpan.FromMilliseconds(50));
         var lease = new PartitionLease(new TopicPartition("t", 0));
         for (var i = 0; i < 3; i++)
-            await stage.Input.SendAsync(Message(lease, i));
+            await stage.Input.SendAsync(new[] { Message(lease, i) });
 
         var batch = await sink.ReceiveAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(3, batch.Count);
@@ -99,10 +99,10 @@ public sealed class BatchStageTests
     {
         var (stage, sink, deadLetter) = Create(size: 3, maxLatency: TimeSpan.FromMinutes(10));
         var lease = new PartitionLease(new TopicPartition("t", 0));
-        await stage.Input.SendAsync(Message(lease, 0));
-        await stage.Input.SendAsync(Message(lease, 1, country: "US"));
-        await stage.Input.SendAsync(Message(lease, 2));
-        await stage.Input.SendAsync(Message(lease, 3));
+        await stage.Input.SendAsync(new[] { Message(lease, 0) });
+        await stage.Input.SendAsync(new[] { Message(lease, 1, country: "US") });
+        await stage.Input.SendAsync(new[] { Message(lease, 2) });
+        await stage.Input.SendAsync(new[] { Message(lease, 3) });
         stage.Input.Complete();
         await stage.Completion;
 
@@ -123,12 +123,42 @@ public sealed class BatchStageTests
         var kept = new PartitionLease(new TopicPartition("t", 0));
         var revoked = new PartitionLease(new TopicPartition("t", 1));
         revoked.Revoke();
-        await stage.Input.SendAsync(Message(kept, 0));
-        await stage.Input.SendAsync(Message(revoked, 0));
+        await stage.Input.SendAsync(new[] { Message(kept, 0) });
+        await stage.Input.SendAsync(new[] { Message(revoked, 0) });
         stage.Input.Complete();
         await stage.Completion;
 
         Assert.True(sink.TryReceiveAll(out var batches));
         Assert.Equal([kept.Partition], batches.SelectMany(b => b.Messages).Select(m => m.Lease.Partition));
+    }
+
+    [Fact]
+    public async Task Chunks_are_split_where_a_batch_fills_and_the_rest_opens_the_next_batch_in_order()
+    {
+        var (stage, sink, deadLetter) = Create(size: 4, maxLatency: TimeSpan.FromMinutes(10));
+        var a = new PartitionLease(new TopicPartition("t", 0));
+        var b = new PartitionLease(new TopicPartition("t", 1));
+        // Chunks of 3, 6 and 5 messages from two partitions, interleaved as a poll would interleave them; offset 5 of
+        // partition 0 does not fit its column.
+        await stage.Input.SendAsync(new[] { Message(a, 0), Message(a, 1), Message(b, 0) });
+        await stage.Input.SendAsync(new[] { Message(a, 2), Message(a, 3), Message(b, 1), Message(b, 2), Message(a, 4), Message(a, 5, country: "US") });
+        await stage.Input.SendAsync(new[] { Message(b, 3), Message(a, 6), Message(a, 7), Message(b, 4), Message(b, 5) });
+        stage.Input.Complete();
+        await stage.Completion;
+
+        Assert.True(sink.TryReceiveAll(out var batches));
+        Assert.Equal([4, 4, 4, 1], batches.Select(x => x.Count));
+        var rows = batches.SelectMany(x => x.Messages).ToList();
+        Assert.Equal([0L, 1, 2, 3, 4, 6, 7], rows.Where(m => m.Lease == a).Select(m => m.Offset));
+        Assert.Equal([0L, 1, 2, 3, 4, 5], rows.Where(m => m.Lease == b).Select(m => m.Offset));
+        Assert.True(deadLetter.TryReceiveAll(out var rejected));
+        Assert.Equal((a, 5L, "column_value"), (Assert.Single(rejected).Lease, rejected[0].Offset, rejected[0].Failure!.Kind));
+
+        // Offsets are released only as batches are acknowledged: partition 0 up to the first unacknowledged row.
+        foreach (var message in batches[0].Messages.Concat(batches[1].Messages))
+            message.Complete();
+        Assert.Equal(5, a.Offsets.CommittableOffset); // rows 0-4 of partition 0 acknowledged, its dead letter not yet
+        rejected[0].Complete();
+        Assert.Equal(6, a.Offsets.CommittableOffset);
     }
 }

@@ -59,7 +59,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         var envelopes = Encode(events);
         var (stage, registry) = Create();
         using var _ = registry;
-        var output = new BufferBlock<PipelineMessage>();
+        var output = new BufferBlock<PipelineMessage[]>();
         stage.Start(output);
 
         // Per position: the event an envelope must decode to, null for plain JSON, or the failure kind expected.
@@ -75,13 +75,13 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
             };
             var message = Message(item.Value);
             expected.Add((message, item.Event, item.Kind));
-            Assert.True(await stage.Input.SendAsync(message));
+            Assert.True(await stage.Input.SendAsync(new[] { message }));
         }
         stage.Input.Complete();
         await stage.Completion.WaitAsync(Patience);
 
-        Assert.True(output.TryReceiveAll(out var received));
-        Assert.Equal(expected.Select(e => e.Message.Offset), received.Select(m => m.Offset));
+        Assert.True(output.TryReceiveAll(out var chunks));
+        Assert.Equal(expected.Select(e => e.Message.Offset), chunks.SelectMany(c => c).Select(m => m.Offset));
         foreach (var (message, evt, kind) in expected)
         {
             if (evt is not null)
@@ -115,8 +115,8 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         var (stage, registry) = Create(maxBatchSize: 64, maxBatchDelay: TimeSpan.FromSeconds(10));
         using var _ = registry;
         foreach (var envelope in envelopes)
-            Assert.True(stage.Input.Post(Message(envelope)));
-        var output = new BufferBlock<PipelineMessage>();
+            Assert.True(stage.Input.Post(new[] { Message(envelope) }));
+        var output = new BufferBlock<PipelineMessage[]>();
         stage.Start(output);
         stage.Input.Complete();
         await stage.Completion.WaitAsync(Patience);
@@ -124,8 +124,9 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         // Everything was queued before the loop started: 64 + 64 + 64 + 8, one Decode call (forward pass) each.
         Assert.Equal(4, BatchSizes.Count);
         Assert.Equal(200, BatchSizes.Sum);
-        Assert.True(output.TryReceiveAll(out var received));
-        Assert.All(received, m => Assert.NotNull(m.Event));
+        Assert.True(output.TryReceiveAll(out var chunks));
+        Assert.Equal([64, 64, 64, 8], chunks.Select(c => c.Length));
+        Assert.All(chunks.SelectMany(c => c), m => Assert.NotNull(m.Event));
     }
 
     [Fact]
@@ -134,12 +135,12 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         var envelope = Encode(Events(1, seed: 23))[0];
         var (stage, registry) = Create(maxBatchDelay: TimeSpan.FromMilliseconds(50));
         using var _ = registry;
-        var output = new BufferBlock<PipelineMessage>();
+        var output = new BufferBlock<PipelineMessage[]>();
         stage.Start(output);
 
-        Assert.True(await stage.Input.SendAsync(Message(envelope)));
+        Assert.True(await stage.Input.SendAsync(new[] { Message(envelope) }));
 
-        var delivered = await output.ReceiveAsync(Patience);
+        var delivered = Assert.Single(await output.ReceiveAsync(Patience));
         Assert.NotNull(delivered.Event);
         Assert.False(stage.Completion.IsCompleted);
         Assert.Equal(1, BatchSizes.Count);
@@ -154,23 +155,24 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         // Batches of exactly 2: the long delay means the loop always waits for the second message, which comes at once.
         var (stage, registry) = Create(capacity: 4, maxBatchSize: 2, maxBatchDelay: TimeSpan.FromSeconds(10));
         using var _ = registry;
-        var next = new BufferBlock<PipelineMessage>(new DataflowBlockOptions { BoundedCapacity = 2 }); // not drained until below
+        var next = new BufferBlock<PipelineMessage[]>(new DataflowBlockOptions { BoundedCapacity = 1 }); // not drained until below
         stage.Start(next);
 
-        // The next stage takes 2, the loop holds the following batch of 2 it cannot hand on, the input holds 4.
+        // The next stage takes one chunk of 2, the loop holds the following batch of 2 it cannot hand on, the input holds 4
+        // one-message chunks.
         for (var i = 0; i < 8; i++)
-            Assert.True(await stage.Input.SendAsync(Message(envelopes[i])).WaitAsync(Patience));
-        var pending = stage.Input.SendAsync(Message(envelopes[8]));
-        Assert.False(stage.Input.Post(Message(envelopes[9])), "Post must be refused while the stage is full (the Kafka source pauses on it)");
+            Assert.True(await stage.Input.SendAsync(new[] { Message(envelopes[i]) }).WaitAsync(Patience));
+        var pending = stage.Input.SendAsync(new[] { Message(envelopes[8]) });
+        Assert.False(stage.Input.Post(new[] { Message(envelopes[9]) }), "Post must be refused while the stage is full (the Kafka source pauses on it)");
         await Task.Delay(TimeSpan.FromMilliseconds(200)); // a chance to misbehave: nothing downstream drains
         Assert.False(pending.IsCompleted, "a send into the full stage must wait");
 
         // Room downstream lets the loop hand on its batch and take the next one from the input: the waiting send goes in.
         while (!pending.IsCompleted)
-            Assert.NotNull((await next.ReceiveAsync(Patience)).Event);
+            Assert.All(await next.ReceiveAsync(Patience), m => Assert.NotNull(m.Event));
         Assert.True(await pending);
         stage.Input.Complete();
-        next.LinkTo(DataflowBlock.NullTarget<PipelineMessage>());
+        next.LinkTo(DataflowBlock.NullTarget<PipelineMessage[]>());
         await stage.Completion.WaitAsync(Patience);
     }
 
@@ -179,7 +181,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
     {
         var (stage, registry) = Create();
         using var _ = registry;
-        var next = new BufferBlock<PipelineMessage>();
+        var next = new BufferBlock<PipelineMessage[]>();
         stage.Start(next);
 
         stage.Input.Fault(new InvalidOperationException("source failed"));
@@ -214,7 +216,7 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         {
             var message = Message(EventJsonWriter.Write(evt));
             message.Event = evt;
-            Assert.True(await stage.Input.SendAsync(message));
+            Assert.True(await stage.Input.SendAsync(new[] { message }));
         }
         stage.Input.Complete();
         await stage.Completion.WaitAsync(Patience);

@@ -15,16 +15,16 @@ public sealed class DecodeStageTests
     private static async Task<List<PipelineMessage>> RunAsync(EventDecoderOptions options, params PipelineMessage[] messages)
     {
         var stage = new DecodeStage(new DecodeStageOptions(), new EventDecoder(options), new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()));
-        var decoded = new BufferBlock<PipelineMessage>();
+        var decoded = new BufferBlock<PipelineMessage[]>();
         var deadLetter = new BufferBlock<PipelineMessage>();
         stage.LinkTo(decoded, deadLetter);
         foreach (var message in messages)
-            Assert.True(await stage.Block.SendAsync(message));
+            Assert.True(await stage.Block.SendAsync(new[] { message }));
         stage.Block.Complete();
         await stage.Block.Completion.WaitAsync(Patience);
         decoded.TryReceiveAll(out var ok);
         deadLetter.TryReceiveAll(out var failed);
-        return [.. (ok ?? []).Concat(failed ?? []).OrderBy(m => m.Offset)];
+        return [.. (ok ?? []).SelectMany(c => c).Concat(failed ?? []).OrderBy(m => m.Offset)];
     }
 
     private static PipelineMessage Message(PartitionLease lease, long offset, byte[] value) =>
@@ -63,5 +63,39 @@ public sealed class DecodeStageTests
 
         Assert.Equal(new DeadLetterReason(DecodeStage.StageName, "codec_not_configured", "a learned-codec envelope (model 7) but no Codec:Models are configured"),
             output.Single().Failure);
+    }
+
+    [Fact]
+    public async Task Chunks_leave_in_order_without_their_failures_and_each_failure_is_dead_lettered_once_with_its_reason()
+    {
+        var stage = new DecodeStage(new DecodeStageOptions { Parallelism = 2, BoundedCapacity = 4 }, new EventDecoder(new EventDecoderOptions()),
+            new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()));
+        var decoded = new BufferBlock<PipelineMessage[]>();
+        var deadLetter = new BufferBlock<PipelineMessage>();
+        stage.LinkTo(decoded, deadLetter);
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        // 100 chunks of 10; every 7th message is not JSON; chunk 50 is all bad.
+        var sending = Task.Run(async () =>
+        {
+            for (var chunk = 0; chunk < 100; chunk++)
+            {
+                var messages = Enumerable.Range(chunk * 10, 10)
+                    .Select(offset => Message(lease, offset, offset % 7 == 0 || chunk == 50 ? [0x7B, 0x7B] : Encoding.UTF8.GetBytes(Json())))
+                    .ToArray();
+                Assert.True(await stage.Block.SendAsync(messages));
+            }
+            stage.Block.Complete();
+        });
+        await sending.WaitAsync(Patience);
+        await stage.Block.Completion.WaitAsync(Patience);
+
+        Assert.True(decoded.TryReceiveAll(out var chunks));
+        Assert.Equal(99, chunks.Count); // the all-bad chunk leaves nothing behind
+        var bad = Enumerable.Range(0, 1000).Where(o => o % 7 == 0 || o / 10 == 50).Select(o => (long)o).ToList();
+        Assert.Equal(Enumerable.Range(0, 1000).Select(o => (long)o).Except(bad), chunks.SelectMany(c => c).Select(m => m.Offset));
+        Assert.All(chunks.SelectMany(c => c), m => Assert.NotNull(m.Event));
+        Assert.True(deadLetter.TryReceiveAll(out var failed));
+        Assert.Equal(bad, failed.Select(m => m.Offset).Order());
+        Assert.All(failed, m => Assert.Equal((DecodeStage.StageName, "malformed"), (m.Failure!.Stage, m.Failure.Kind)));
     }
 }
