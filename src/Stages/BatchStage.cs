@@ -82,6 +82,7 @@ public sealed class BatchStage : BatchingStage
         var started = Stopwatch.GetTimestamp();
         var deadline = started + (long)(Options.MaxLatency.TotalSeconds * Stopwatch.Frequency);
         var payload = new PooledBufferWriter();
+        var originals = new PooledBufferWriter();
         var messages = new List<PipelineMessage>(Math.Min(target, 65_536));
         using var timeout = new CancellationTokenSource();
         var timerArmed = false;
@@ -108,6 +109,7 @@ public sealed class BatchStage : BatchingStage
                     if (_encoder.TryEncode(payload, message.Event!, message.Coordinates, out var error))
                     {
                         message.EncodedAs(rowStart, payload.Length);
+                        message.Park(originals);
                         messages.Add(message);
                     }
                     else
@@ -144,9 +146,10 @@ public sealed class BatchStage : BatchingStage
         if (messages.Count == 0)
         {
             payload.Dispose();
+            originals.Dispose();
             return null;
         }
-        return new InsertBatch(payload, messages, started);
+        return new InsertBatch(payload, originals, messages, started);
     }
 
     /// <summary>The rest of the chunk a full batch stopped in, else the next queued chunk.</summary>

@@ -298,6 +298,7 @@ public sealed class ClickHouseSinkStage
 
     private async Task RejectAsync(PipelineMessage message, ClickHouseServerException ex)
     {
+        message.Unpark(); // the batch's memory is returned once the batch is done; the dead letter outlives it
         message.Failure = new DeadLetterReason(StageName, "clickhouse_rejected", $"ClickHouse rejected the row (code {ex.Code}): {ex.Message}");
         _metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
         if (!await _deadLetter!.SendAsync(message).ConfigureAwait(false))

@@ -247,7 +247,9 @@ public sealed class KafkaSourceStage
         if (_chunk.Count == 0)
             _chunkStarted = Stopwatch.GetTimestamp();
         _chunk.Add(new PipelineMessage(lease, result.Offset.Value, lease.Offsets.Register(result.Offset.Value),
-            result.Message.Key, result.Message.Value ?? [], result.Message.Headers, result.Message.Timestamp.UnixTimestampMs));
+            result.Message.Key, result.Message.Value ?? [],
+            result.Message.Headers is { Count: > 0 } headers ? headers : null, // most have none: no empty object to keep per message
+            result.Message.Timestamp.UnixTimestampMs));
     }
 
     /// <summary>Hands the open chunk to the next stage, or queues it (and pauses) when the stage stays full.</summary>

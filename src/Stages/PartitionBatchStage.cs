@@ -139,7 +139,10 @@ public sealed class PartitionBatchStage : BatchingStage
             Metrics.StageMessages.WithLabels(StageName, "dead_letter").Inc();
         }
         else if (message.Failure is null)
+        {
             message.EncodedAs(rowStart, buffer.Payload.Length);
+            message.Park(buffer.Originals);
+        }
         buffer.Add(message);
         // Closed at once, before the next message of the partition: a planned range must end exactly where it
         // ended the first time.
@@ -159,6 +162,7 @@ public sealed class PartitionBatchStage : BatchingStage
             if (!batch.Lease.IsRevoked)
                 return false;
             batch.Payload.Dispose();
+            batch.Originals.Dispose();
             return true;
         });
         if (_closed.Count == 0)
@@ -178,7 +182,7 @@ public sealed class PartitionBatchStage : BatchingStage
 
         var closed = _closed.ToList();
         _closed.Clear();
-        foreach (var (lease, _, members, payload) in closed)
+        foreach (var (lease, _, members, payload, originals) in closed)
         {
             var group = new CompletionGroup(lease, members);
             var rows = new List<PipelineMessage>(members.Count);
@@ -196,20 +200,23 @@ public sealed class PartitionBatchStage : BatchingStage
             if (rows.Count == 0)
             {
                 payload.Dispose();
+                originals.Dispose();
                 continue;
             }
             Metrics.BatchSize.Observe(rows.Count);
             Metrics.StageMessages.WithLabels(StageName, "ok").Inc(rows.Count);
-            if (!await sink.SendAsync(new InsertBatch(payload, rows, started)).ConfigureAwait(false))
+            if (!await sink.SendAsync(new InsertBatch(payload, originals, rows, started)).ConfigureAwait(false))
             {
                 payload.Dispose();
+                originals.Dispose();
                 throw new DownstreamStoppedException("The ClickHouse sink stopped accepting batches");
             }
         }
         Metrics.StageDuration.WithLabels(StageName).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
-    private sealed record ClosedBatch(PartitionLease Lease, OffsetRange Range, List<PipelineMessage> Members, PooledBufferWriter Payload);
+    private sealed record ClosedBatch(PartitionLease Lease, OffsetRange Range, List<PipelineMessage> Members, PooledBufferWriter Payload,
+        PooledBufferWriter Originals);
 
     /// <summary>The open batch of one partition lease.</summary>
     private sealed class PartitionBuffer(PartitionLease lease) : IDisposable
@@ -220,6 +227,7 @@ public sealed class PartitionBatchStage : BatchingStage
 
         public PartitionLease Lease { get; } = lease;
         public PooledBufferWriter Payload { get; private set; } = new();
+        public PooledBufferWriter Originals { get; private set; } = new();
         public long Deadline { get; private set; }
         public int Count => _members.Count;
 
@@ -241,12 +249,17 @@ public sealed class PartitionBatchStage : BatchingStage
 
         public ClosedBatch Close()
         {
-            var result = new ClosedBatch(Lease, new OffsetRange(_first, _members[^1].Offset), _members, Payload);
+            var result = new ClosedBatch(Lease, new OffsetRange(_first, _members[^1].Offset), _members, Payload, Originals);
             _members = [];
             Payload = new PooledBufferWriter();
+            Originals = new PooledBufferWriter();
             return result;
         }
 
-        public void Dispose() => Payload.Dispose();
+        public void Dispose()
+        {
+            Payload.Dispose();
+            Originals.Dispose();
+        }
     }
 }
