@@ -114,6 +114,22 @@ internal static class BenchCli
             ["--max-rate"] = Value.Long, ["--backlog"] = Value.Long, ["--levels"] = Value.IntList, ["--repeat"] = Value.Int, ["--seconds"] = Value.Int,
             ["--warmup-s"] = Value.Int, ["--partitions"] = Value.Int, ["--scrape-s"] = Value.Int, ["--timeout-s"] = Value.Int, ["--out"] = Value.Text,
         }, args => EventPipeline.Bench.Latency.LatencyOptions.Parse(args)),
+        ["memory"] = new("""
+            usage: dotnet run -c Release --project bench -- memory [options]
+              The worker's RSS (VmRSS, every 250 ms) while a fresh worker drains a small and a large backlog loaded beforehand; counts verified.
+              --small N                   the smaller backlog (default 500000)
+              --large N                   the larger backlog (default 5000000)
+              --partitions N              partitions of both backlogs (default: what the large one needs, ~5 MiB each in the embedded broker)
+              --repeat N                  interleaved repetitions (default 1)
+              --sample-ms N               RSS sample interval (default 250)
+              --scrape-s N                /metrics scrape interval while a drain runs (default 15)
+              --timeout-s N               a drain still unfinished after this fails the bench (default 900)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--sample-ms"] = Value.Int,
+            ["--scrape-s"] = Value.Int, ["--timeout-s"] = Value.Int, ["--out"] = Value.Text,
+        }, args => EventPipeline.Bench.Memory.MemoryOptions.Parse(args)),
         // BenchmarkDotNet parses its own arguments; only the help is ours.
         ["cpu"] = new("""
             usage: dotnet run -c Release --project bench -- cpu [options]
