@@ -95,6 +95,41 @@ internal static class BenchCli
             ["--events"] = Value.Long, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--batch-size"] = Value.Int,
             ["--model"] = Value.Text, ["--out"] = Value.Text,
         }),
+        ["latency"] = new("""
+            usage: dotnet run -c Release --project bench -- latency [options]
+              Produce->visible latency (p50/p95/p99/max, exact to 1%, from the worker's GET /latency) under paced load at fractions
+              of the maximum sustainable rate; the worker runs as its own process with a user's defaults.
+              --max-rate N                the maximum rate in events/s (default: measured by draining --backlog)
+              --backlog N                 events drained to measure the maximum rate (default 450000)
+              --levels N,N                offered loads in percent of the maximum rate (default 25,50,75)
+              --repeat N                  interleaved repetitions of every level (default 3)
+              --seconds N                 measured seconds per run (default 30)
+              --warmup-s N                paced seconds before each measurement, dropped (default 5)
+              --partitions N              topic partitions (default 128)
+              --scrape-s N                /metrics scrape interval while the worker runs (default 15)
+              --timeout-s N               a drain still unfinished after this fails the bench (default 180)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--max-rate"] = Value.Long, ["--backlog"] = Value.Long, ["--levels"] = Value.IntList, ["--repeat"] = Value.Int, ["--seconds"] = Value.Int,
+            ["--warmup-s"] = Value.Int, ["--partitions"] = Value.Int, ["--scrape-s"] = Value.Int, ["--timeout-s"] = Value.Int, ["--out"] = Value.Text,
+        }, args => EventPipeline.Bench.Latency.LatencyOptions.Parse(args)),
+        ["memory"] = new("""
+            usage: dotnet run -c Release --project bench -- memory [options]
+              The worker's RSS (VmRSS, every 250 ms) while a fresh worker drains a small and a large backlog loaded beforehand; counts verified.
+              --small N                   the smaller backlog (default 500000)
+              --large N                   the larger backlog (default 5000000)
+              --partitions N              partitions of both backlogs (default: what the large one needs, ~5 MiB each in the embedded broker)
+              --repeat N                  interleaved repetitions (default 1)
+              --sample-ms N               RSS sample interval (default 250)
+              --scrape-s N                /metrics scrape interval while a drain runs (default 15)
+              --timeout-s N               a drain still unfinished after this fails the bench (default 900)
+              --out DIR                   results directory (default perf-data)
+            """, new Dictionary<string, Value>
+        {
+            ["--small"] = Value.Long, ["--large"] = Value.Long, ["--partitions"] = Value.Int, ["--repeat"] = Value.Int, ["--sample-ms"] = Value.Int,
+            ["--scrape-s"] = Value.Int, ["--timeout-s"] = Value.Int, ["--out"] = Value.Text,
+        }, args => EventPipeline.Bench.Memory.MemoryOptions.Parse(args)),
         // BenchmarkDotNet parses its own arguments; only the help is ours.
         ["cpu"] = new("""
             usage: dotnet run -c Release --project bench -- cpu [options]

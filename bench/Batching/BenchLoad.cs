@@ -49,6 +49,9 @@ internal sealed class BenchLoad
         _ => throw new ArgumentException($"unknown profile '{name}'", nameof(name)),
     };
 
+    /// <summary>A constant rate, for the latency bench's offered load.</summary>
+    public static BenchLoad Constant(double rate, double seconds) => new("constant", seconds, _ => rate, $"constant {rate:N0}/s");
+
     private static BenchLoad Bursty(string name, double seconds)
     {
         // One 3-second burst at 40k/s per 10 s on average, over a 4k/s base, at times fixed by the seed.

@@ -5,13 +5,15 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using EventPipeline.Stages;
 using Prometheus;
 
 namespace EventPipeline.Host;
 
 /// <summary>
 /// /metrics for Prometheus, /healthz for liveness and /readyz for readiness (200, or 503 with the reason), on one small
-/// Kestrel server.
+/// Kestrel server; and, for a worker, /latency: produce->acknowledged percentiles from its HDR histogram as JSON,
+/// cumulative, or since the previous <c>?interval=true</c> call.
 /// </summary>
 public sealed class MetricsEndpoint : IAsyncDisposable
 {
@@ -22,7 +24,7 @@ public sealed class MetricsEndpoint : IAsyncDisposable
     public int Port { get; private set; }
 
     public static async Task<MetricsEndpoint> StartAsync(string host, int port, CollectorRegistry registry, HealthState health,
-        ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+        ILoggerFactory loggerFactory, CancellationToken cancellationToken, EndToEndLatencyHistogram? latency = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -32,6 +34,8 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         app.MapMetrics("/metrics", registry);
         app.MapGet("/healthz", () => health.FailureReason is { } failure ? Results.Text($"failed: {failure}\n", statusCode: 503) : Results.Text("ok\n"));
         app.MapGet("/readyz", () => health.NotReadyReason is { } reason ? Results.Text($"not ready: {reason}\n", statusCode: 503) : Results.Text("ready\n"));
+        if (latency is not null)
+            app.MapGet("/latency", (bool? interval) => Results.Json(interval == true ? latency.Interval() : latency.Cumulative()));
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = new MetricsEndpoint(app);
         // With port 0 Kestrel picks one; the server's address feature knows which.

@@ -66,6 +66,7 @@ public sealed class ClickHouseSinkStage
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
     private readonly LatencyRecorder? _latency;
+    private readonly EndToEndLatencyHistogram? _endToEnd;
     private ITargetBlock<PipelineMessage>? _deadLetter;
     private Action<BatchInsertOutcome>? _onInserted;
     private CancellationToken _abort;
@@ -74,7 +75,7 @@ public sealed class ClickHouseSinkStage
 
     /// <param name="client">Shared with the caller, who disposes it.</param>
     public ClickHouseSinkStage(ClickHouseSinkOptions options, ClickHouseHttpClient client, TableMapping mapping, PipelineMetrics metrics,
-        ILogger<ClickHouseSinkStage> logger, LatencyRecorder? latency = null)
+        ILogger<ClickHouseSinkStage> logger, LatencyRecorder? latency = null, EndToEndLatencyHistogram? endToEnd = null)
     {
         options.Validate();
         _options = options;
@@ -84,6 +85,7 @@ public sealed class ClickHouseSinkStage
         _metrics = metrics;
         _logger = logger;
         _latency = latency;
+        _endToEnd = endToEnd;
         Block = new ActionBlock<InsertBatch>(InsertBatchAsync, new ExecutionDataflowBlockOptions
         {
             BoundedCapacity = options.MaxConcurrentInserts,
@@ -290,6 +292,7 @@ public sealed class ClickHouseSinkStage
             _metrics.EndToEndLatency.Observe(latencyMs / 1000.0);
             _latency?.Record(latencyMs);
         }
+        _endToEnd?.Record(messages, nowMs);
         Interlocked.Add(ref _rowsInserted, messages.Count);
         _metrics.ClickHouseRows.Inc(messages.Count);
         _metrics.ClickHouseBytes.Inc(bytes);

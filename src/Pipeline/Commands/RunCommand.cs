@@ -48,7 +48,7 @@ internal static class RunCommand
             if (settings.Metrics.Port > 0)
             {
                 endpoint = await MetricsEndpoint.StartAsync(settings.Metrics.Host, settings.Metrics.Port, metrics.Registry,
-                    worker.Health, loggerFactory, shutdown.Token).ConfigureAwait(false);
+                    worker.Health, loggerFactory, shutdown.Token, worker.EndToEndLatency).ConfigureAwait(false);
                 logger.LogInformation("Metrics on http://{Host}:{Port}/metrics", settings.Metrics.Host, endpoint.Port);
             }
             await worker.RunAsync(shutdown.Token).ConfigureAwait(false);

@@ -33,6 +33,8 @@ public sealed class BenchHelpTests
     [InlineData("batching", "--help", "usage: dotnet run -c Release --project bench -- batching [options]")]
     [InlineData("codec", "--help", "usage: dotnet run -c Release --project bench -- codec [options]")]
     [InlineData("codec-e2e", "-h", "usage: dotnet run -c Release --project bench -- codec-e2e [options]")]
+    [InlineData("latency", "--help", "usage: dotnet run -c Release --project bench -- latency [options]")]
+    [InlineData("memory", "-h", "usage: dotnet run -c Release --project bench -- memory [options]")]
     [InlineData("micro", "--help", "usage: dotnet run -c Release --project bench -- micro [BenchmarkDotNet arguments]")]
     public async Task Help_prints_the_commands_usage_and_exits_0(string command, string flag, string firstLine)
     {
@@ -61,6 +63,8 @@ public sealed class BenchHelpTests
     [InlineData(new[] { "batching", "--seconds", "5" }, "bench batching: --seconds must be at least 15 (a profile needs room for its shape)")]
     [InlineData(new[] { "codec", "--events" }, "bench codec: --events needs a value")]
     [InlineData(new[] { "codec-e2e", "--batch-size", "1e5" }, "bench codec-e2e: --batch-size '1e5' is not a whole number")]
+    [InlineData(new[] { "latency", "--levels", "25,150" }, "bench latency: --levels are percentages of the maximum rate, each in 1..100")]
+    [InlineData(new[] { "memory", "--large", "1000", "--small", "2000" }, "bench memory: --large must be larger than --small")]
     public async Task A_bad_argument_exits_2_with_one_line_naming_it(string[] arguments, string error)
     {
         var result = await Bench(arguments);
