@@ -108,10 +108,12 @@ internal static class BenchCli
               --partitions N              topic partitions (default 128)
               --scrape-s N                /metrics scrape interval while the worker runs (default 15)
               --timeout-s N               a drain still unfinished after this fails the bench (default 180)
+              --worker-setting K=V        worker configuration on top of the defaults (repeatable), e.g. Batch:MaxLatencyMs=500
+              --label NAME                results go to latency-NAME-latest.json/.png
               --out DIR                   results directory (default perf-data)
             """, new Dictionary<string, Value>
         {
-            ["--max-rate"] = Value.Long, ["--backlog"] = Value.Long, ["--levels"] = Value.IntList, ["--repeat"] = Value.Int, ["--seconds"] = Value.Int,
+            ["--worker-setting"] = Value.Text, ["--label"] = Value.Text, ["--max-rate"] = Value.Long, ["--backlog"] = Value.Long, ["--levels"] = Value.IntList, ["--repeat"] = Value.Int, ["--seconds"] = Value.Int,
             ["--warmup-s"] = Value.Int, ["--partitions"] = Value.Int, ["--scrape-s"] = Value.Int, ["--timeout-s"] = Value.Int, ["--out"] = Value.Text,
         }, args => EventPipeline.Bench.Latency.LatencyOptions.Parse(args)),
         ["memory"] = new("""

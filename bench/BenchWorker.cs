@@ -28,7 +28,9 @@ internal sealed class BenchWorker : IDisposable
     public int Pid => Process.Id;
 
     /// <param name="logPath">Every output line of the worker goes there.</param>
-    public static BenchWorker Start(string bootstrapServers, string topic, Uri clickHouseUrl, string database, string table, string name, string logPath)
+    /// <param name="settings">Configuration on top of the defaults (Key=Value, e.g. Batch:MaxLatencyMs=500), to compare settings.</param>
+    public static BenchWorker Start(string bootstrapServers, string topic, Uri clickHouseUrl, string database, string table, string name, string logPath,
+        IEnumerable<string>? settings = null)
     {
         var port = FreePort();
         string[] args =
@@ -36,6 +38,7 @@ internal sealed class BenchWorker : IDisposable
             $"--Kafka:BootstrapServers={bootstrapServers}", $"--Kafka:Topic={topic}", $"--Kafka:GroupId={name}-{Guid.NewGuid():N}",
             $"--ClickHouse:Url={clickHouseUrl}", $"--ClickHouse:Database={database}", $"--ClickHouse:Table={table}",
             "--Metrics:Host=127.0.0.1", $"--Metrics:Port={port}", "--Logging:LogLevel:Default=Warning",
+            .. (settings ?? []).Select(setting => $"--{setting}"),
         ];
         return new BenchWorker(PipelineProcess.Start(args, name, logPath: logPath), port);
     }

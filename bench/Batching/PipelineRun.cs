@@ -42,10 +42,9 @@ internal static partial class PipelineRun
             values[key] = value;
         var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         var metrics = new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var latency = new LatencyRecorder();
         var dayClock = new Stopwatch();
         var policy = spec.ForWorker(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"), () => dayClock.Elapsed.TotalSeconds / load.Seconds % 1.0);
-        var worker = new PipelineWorker(settings, metrics, loggerFactory, latency, policy);
+        var worker = new PipelineWorker(settings, metrics, loggerFactory, policy);
         var insertQueriesBefore = await SystemEventAsync(server, "InsertQuery", ct);
         var partsBefore = await PartsCreatedAsync(server, ct);
         using var stop = new CancellationTokenSource();
@@ -123,7 +122,8 @@ internal static partial class PipelineRun
         var insertQueries = await SystemEventAsync(server, "InsertQuery", ct) - insertQueriesBefore;
         var partsAfter = await PartsCreatedAsync(server, ct);
         await server.QueryAsync($"DROP TABLE IF EXISTS bench.{table}", CancellationToken.None);
-        var p = latency.Percentiles(50, 95, 99);
+        var latency = worker.EndToEndLatency.Cumulative();
+        double[] p = [latency.P50Ms ?? double.NaN, latency.P95Ms ?? double.NaN, latency.P99Ms ?? double.NaN];
         var flushes = (long)metrics.BatchSize.Count;
         var measured = new PolicyNumbers(Math.Round(count / Math.Max(load.Seconds, finished), 1), Math.Round(p[0], 1), Math.Round(p[1], 1), Math.Round(p[2], 1),
             Math.Round(flushes / load.Seconds, 3), flushes);

@@ -40,7 +40,7 @@ internal sealed class PipelineContender(int batchSize, string? topic = null, str
         foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
             values[key] = value;
         var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
-        var worker = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), context.LoggerFactory, new LatencyRecorder());
+        var worker = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), context.LoggerFactory);
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
         var running = Task.Run(() => worker.RunAsync(stop.Token), CancellationToken.None);

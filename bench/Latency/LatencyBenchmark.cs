@@ -72,7 +72,7 @@ internal static class LatencyBenchmark
         var table = await BenchTables.CreateAsync(server, Database, "latency_drain", ct);
         try
         {
-            using var worker = BenchWorker.Start(kafka.BootstrapServers, BacklogTopic, server.HttpUrl, Database, table, "drain", Path.Combine(logDir, "drain.log"));
+            using var worker = BenchWorker.Start(kafka.BootstrapServers, BacklogTopic, server.HttpUrl, Database, table, "drain", Path.Combine(logDir, "drain.log"), options.WorkerSettings);
             var clock = Stopwatch.StartNew();
             var samples = new List<(double Seconds, long Rows)>();
             while (samples.Count == 0 || samples[^1].Rows < options.BacklogEvents)
@@ -112,7 +112,7 @@ internal static class LatencyBenchmark
         var qualified = $"{Database}.{table}";
         try
         {
-            using var worker = BenchWorker.Start(kafka.BootstrapServers, PacedTopic, server.HttpUrl, Database, table, "paced", Path.Combine(logDir, "paced.log"));
+            using var worker = BenchWorker.Start(kafka.BootstrapServers, PacedTopic, server.HttpUrl, Database, table, "paced", Path.Combine(logDir, "paced.log"), options.WorkerSettings);
             await worker.WaitReadyAsync(TimeSpan.FromMinutes(1), ct);
             using var scraping = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scrapes = worker.ScrapeLoopAsync(options.ScrapeInterval, scraping.Token);

@@ -31,6 +31,12 @@ internal sealed record LatencyOptions
 
     public string OutputDirectory { get; init; } = "perf-data";
 
+    /// <summary>Worker configuration on top of the defaults (Key=Value), for comparing settings; empty: a user's defaults.</summary>
+    public IReadOnlyList<string> WorkerSettings { get; init; } = [];
+
+    /// <summary>Names the results (latency-LABEL-latest.json) so that runs of other settings do not overwrite the defaults'.</summary>
+    public string? Label { get; init; }
+
     public static LatencyOptions Parse(string[] args)
     {
         var options = new LatencyOptions();
@@ -54,6 +60,12 @@ internal sealed record LatencyOptions
                 "--scrape-s" => options with { ScrapeInterval = TimeSpan.FromSeconds(Number("--scrape-s")) },
                 "--timeout-s" => options with { DrainTimeout = TimeSpan.FromSeconds(Number("--timeout-s")) },
                 "--out" => options with { OutputDirectory = Value() },
+                "--label" => options with { Label = Value() },
+                "--worker-setting" => options with
+                {
+                    WorkerSettings = [.. options.WorkerSettings, Value() is var setting && setting.IndexOf('=') > 0 && setting.Contains(':')
+                        ? setting : throw new ArgumentException("--worker-setting takes Section:Key=Value")],
+                },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }

@@ -26,7 +26,8 @@ internal sealed record LatencyReport(DateTime StartedUtc, Dictionary<string, obj
         };
         var method = "Latency = the worker's own GET /latency: for every row, the time its insert was acknowledged (visible in ClickHouse) minus its " +
             "Kafka message timestamp (CreateTime, set when the bench's producer produced it), in an HDR histogram (2 significant digits: percentiles " +
-            "within 1%, min and max exact). The worker runs as its own process (`pipeline run`, the defaults a user gets; /metrics scraped every " +
+            "within 1%, min and max exact). The worker runs as its own process (`pipeline run`, " +
+            (options.WorkerSettings.Count == 0 ? "the defaults a user gets" : "the defaults plus " + string.Join(", ", options.WorkerSettings)) + "; /metrics scraped every " +
             $"{options.ScrapeInterval.TotalSeconds:F0} s). Maximum rate: {maxRate.Source}. Each run offers a constant rate (round-robin over " +
             $"{options.Partitions} partitions, producer in the bench process beside the embedded broker, on the same cores as the worker) for " +
             $"{options.WarmUpSeconds} s of warm-up, whose rows are dropped with a /latency?interval=true call, then {options.Seconds} s measured with " +
@@ -59,9 +60,10 @@ internal sealed record LatencyReport(DateTime StartedUtc, Dictionary<string, obj
     {
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(this, Json);
-        var stamped = Path.Combine(directory, $"latency-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, "latency-latest.json");
-        var chart = Path.Combine(directory, "latency-latest.png");
+        var name = Options.Label is null ? "latency" : $"latency-{Options.Label}";
+        var stamped = Path.Combine(directory, $"{name}-{StartedUtc:yyyyMMdd-HHmmss}.json");
+        var latest = Path.Combine(directory, $"{name}-latest.json");
+        var chart = Path.Combine(directory, $"{name}-latest.png");
         File.WriteAllText(stamped, json);
         File.WriteAllText(latest, json);
         LatencyChart.Save(this, chart);

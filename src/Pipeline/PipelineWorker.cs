@@ -22,7 +22,6 @@ public sealed class PipelineWorker
     private readonly PipelineMetrics _metrics;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly LatencyRecorder? _latency;
     private readonly IBatchSizePolicy _policy;
     private KafkaSourceStage? _source;
     private ClickHouseSinkStage? _sink;
@@ -34,14 +33,13 @@ public sealed class PipelineWorker
     private long _consumedBefore, _insertedBefore, _deadLetteredBefore;
 
     public PipelineWorker(PipelineSettings settings, PipelineMetrics metrics, ILoggerFactory loggerFactory,
-        LatencyRecorder? latency = null, IBatchSizePolicy? policy = null)
+        IBatchSizePolicy? policy = null)
     {
         settings.Validate();
         _settings = settings;
         _metrics = metrics;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<PipelineWorker>();
-        _latency = latency;
         _policy = policy ?? settings.CreateBatchPolicy(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"));
         Health = new HealthState(NotPlanned, NotReadyNow);
         // Registered once: a re-planned run replaces the stages these read.
@@ -148,8 +146,7 @@ public sealed class PipelineWorker
             ? new BatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, _metrics)
             : new PartitionBatchStage(_settings.ToBatchOptions(), new EventRowEncoder(mapping), _policy, ledger, _metrics,
                 _loggerFactory.CreateLogger<PartitionBatchStage>());
-        var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), _latency,
-            EndToEndLatency);
+        var sink = _sink = new ClickHouseSinkStage(sinkOptions, client, mapping, _metrics, _loggerFactory.CreateLogger<ClickHouseSinkStage>(), EndToEndLatency);
         using var deadLetter = _deadLetter = new DeadLetterStage(_settings.ToDeadLetterOptions(), _metrics, _loggerFactory.CreateLogger<DeadLetterStage>());
 
         await using var telemetry = string.IsNullOrWhiteSpace(_settings.Telemetry.Table)

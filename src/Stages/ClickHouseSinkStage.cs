@@ -65,7 +65,6 @@ public sealed class ClickHouseSinkStage
     private readonly TableSchemaGuard _schema;
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly LatencyRecorder? _latency;
     private readonly EndToEndLatencyHistogram? _endToEnd;
     private ITargetBlock<PipelineMessage>? _deadLetter;
     private Action<BatchInsertOutcome>? _onInserted;
@@ -75,7 +74,7 @@ public sealed class ClickHouseSinkStage
 
     /// <param name="client">Shared with the caller, who disposes it.</param>
     public ClickHouseSinkStage(ClickHouseSinkOptions options, ClickHouseHttpClient client, TableMapping mapping, PipelineMetrics metrics,
-        ILogger<ClickHouseSinkStage> logger, LatencyRecorder? latency = null, EndToEndLatencyHistogram? endToEnd = null)
+        ILogger<ClickHouseSinkStage> logger, EndToEndLatencyHistogram? endToEnd = null)
     {
         options.Validate();
         _options = options;
@@ -84,7 +83,6 @@ public sealed class ClickHouseSinkStage
         _schema = new TableSchemaGuard(client, options.Table, mapping);
         _metrics = metrics;
         _logger = logger;
-        _latency = latency;
         _endToEnd = endToEnd;
         Block = new ActionBlock<InsertBatch>(InsertBatchAsync, new ExecutionDataflowBlockOptions
         {
@@ -290,7 +288,6 @@ public sealed class ClickHouseSinkStage
             var latencyMs = nowMs - message.TimestampMs;
             oldest = Math.Min(oldest, message.TimestampMs);
             _metrics.EndToEndLatency.Observe(latencyMs / 1000.0);
-            _latency?.Record(latencyMs);
         }
         _endToEnd?.Record(messages, nowMs);
         Interlocked.Add(ref _rowsInserted, messages.Count);

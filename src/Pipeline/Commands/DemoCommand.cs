@@ -85,9 +85,8 @@ internal static class DemoCommand
             await admin.ExecuteAsync($"DROP TABLE IF EXISTS {Database}.{Table}", shutdown.Token);
             await admin.ExecuteAsync(EventsTable.CreateStatement($"{Database}.{Table}"), shutdown.Token);
 
-            var latency = new LatencyRecorder();
             var metrics = new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
-            var worker = new PipelineWorker(settings, metrics, loggerFactory, latency);
+            var worker = new PipelineWorker(settings, metrics, loggerFactory);
             using var stopWorker = new CancellationTokenSource();
             var workerTask = worker.RunAsync(stopWorker.Token);
             // Latency is measured from the moment an event is produced: start producing once the worker consumes,
@@ -115,10 +114,10 @@ internal static class DemoCommand
 
             var inserted = await admin.CountAsync($"{Database}.{Table}", CancellationToken.None);
             var deadLettered = CountMessages(kafka.BootstrapServers, Topic + ".dlq");
-            var percentiles = latency.Percentiles(50, 95, 99);
+            var latency = worker.EndToEndLatency.Cumulative();
             var summary = new DemoSummary(producedSummary.Produced, inserted, deadLettered,
                 producedSummary.Produced - inserted - deadLettered, Math.Round(seconds, 3), Math.Round(inserted / seconds),
-                new LatencySummary(percentiles[0], percentiles[1], percentiles[2]));
+                new LatencySummary(latency.P50Ms ?? double.NaN, latency.P95Ms ?? double.NaN, latency.P99Ms ?? double.NaN));
             PrintSummary(summary);
             if (summaryJson is not null)
                 await File.WriteAllTextAsync(summaryJson.FullName, JsonSerializer.Serialize(summary, DemoJson.Options));

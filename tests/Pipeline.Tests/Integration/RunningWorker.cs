@@ -12,17 +12,15 @@ internal sealed class RunningWorker : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
 
-    private RunningWorker(PipelineWorker worker, PipelineMetrics metrics, LatencyRecorder latency, Task run)
+    private RunningWorker(PipelineWorker worker, PipelineMetrics metrics, Task run)
     {
         Worker = worker;
         Metrics = metrics;
-        Latency = latency;
         Run = run;
     }
 
     public PipelineWorker Worker { get; }
     public PipelineMetrics Metrics { get; }
-    public LatencyRecorder Latency { get; }
     public Task Run { get; private set; }
 
     public static RunningWorker Start(string bootstrapServers, string topic, Uri clickHouse, string table, ITestOutputHelper output,
@@ -46,9 +44,8 @@ internal sealed class RunningWorker : IAsyncDisposable
             values[key] = value;
         var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         var metrics = new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var latency = new LatencyRecorder();
-        var worker = new PipelineWorker(settings, metrics, TestLogger.CreateFactory(output, Microsoft.Extensions.Logging.LogLevel.Information), latency);
-        var running = new RunningWorker(worker, metrics, latency, Task.CompletedTask);
+        var worker = new PipelineWorker(settings, metrics, TestLogger.CreateFactory(output, Microsoft.Extensions.Logging.LogLevel.Information));
+        var running = new RunningWorker(worker, metrics, Task.CompletedTask);
         running.Run = Task.Run(() => worker.RunAsync(running._stop.Token));
         return running;
     }
