@@ -12,7 +12,7 @@ public sealed record BatchStageOptions
     public int BoundedCapacity { get; init; } = 16;
 
     /// <summary>The oldest row of a batch waits at most this long before the batch is flushed (Batch:MaxLatency).</summary>
-    public TimeSpan MaxLatency { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxLatency { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Upper bound on whatever the policy asks for (Batch:MaxSize): bounds the memory of one batch.</summary>
     public int MaxSize { get; init; } = 200_000;

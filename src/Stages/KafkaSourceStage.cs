@@ -45,6 +45,11 @@ public sealed record KafkaSourceOptions
             // and, unlike eager rebalancing, lets the revoked ones commit (fewer duplicates).
             PartitionAssignmentStrategy = PartitionAssignmentStrategy.CooperativeSticky,
             EnablePartitionEof = false,
+            // librdkafka waits up to 500 ms by default for a fetch to fill. A real broker answers as soon as data arrives,
+            // but the embedded (mock) broker holds an empty fetch for the whole wait even when data arrives meanwhile:
+            // measured, that alone tripled p99 produce->visible (3.3 s vs 1.1 s at a quarter of the maximum rate). 100 ms
+            // bounds that; against a real broker it only means an idle consumer asks ten times a second.
+            FetchWaitMaxMs = 100,
             ClientId = $"event-pipeline-{Environment.MachineName}",
         };
         foreach (var (key, value) in ClientProperties)
