@@ -76,7 +76,7 @@ public sealed class KafkaSourceStage
     private readonly OffsetCommitStage _commits;
     private readonly PipelineMetrics _metrics;
     private readonly ILogger _logger;
-    private readonly Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>>? _onAssigned;
+    private readonly Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>, CancellationToken>? _onAssigned;
     private readonly Queue<PipelineMessage[]> _waiting = new();
     private readonly List<PipelineMessage> _chunk = [];
     private long _chunkStarted;
@@ -89,9 +89,9 @@ public sealed class KafkaSourceStage
     private long _consumed;
 
     /// <param name="onAssigned">Runs on the consumer thread for newly assigned partitions before their first message
-    /// is read (exactly-once recovery uses it).</param>
+    /// is read (exactly-once recovery uses it); its token fires when the worker stops.</param>
     public KafkaSourceStage(KafkaSourceOptions options, OffsetCommitStage commits, PipelineMetrics metrics, ILogger<KafkaSourceStage> logger,
-        Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>>? onAssigned = null)
+        Action<IConsumer<byte[]?, byte[]?>, IReadOnlyList<PartitionLease>, CancellationToken>? onAssigned = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(options.BootstrapServers, "Kafka:BootstrapServers");
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Topic, "Kafka:Topic");
@@ -133,7 +133,7 @@ public sealed class KafkaSourceStage
                 _lastLease = null;
                 try
                 {
-                    _onAssigned?.Invoke(c, leases);
+                    _onAssigned?.Invoke(c, leases, stop);
                 }
                 catch (Exception ex)
                 {

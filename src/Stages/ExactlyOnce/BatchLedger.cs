@@ -65,7 +65,8 @@ public sealed class BatchLedger : IDisposable
     }
 
     /// <summary>The ranges last recorded for each of <paramref name="partitions"/> (empty for a partition never recorded).</summary>
-    public Dictionary<int, List<OffsetRange>> ReadLatest(IReadOnlyCollection<int> partitions, TimeSpan timeout)
+    /// <exception cref="OperationCanceledException"><paramref name="stop"/> fired before the ledger was read.</exception>
+    public Dictionary<int, List<OffsetRange>> ReadLatest(IReadOnlyCollection<int> partitions, TimeSpan timeout, CancellationToken stop = default)
     {
         var result = partitions.ToDictionary(p => p, _ => new List<OffsetRange>());
         var config = new ConsumerConfig
@@ -83,8 +84,8 @@ public sealed class BatchLedger : IDisposable
         foreach (var partition in partitions)
         {
             var tp = new TopicPartition(_options.Topic, new Partition(partition));
-            var watermarks = KafkaRetry.UntilDeadline(() => consumer.QueryWatermarkOffsets(tp, KafkaRetry.Remaining(deadline)), deadline, _logger,
-                $"watermarks of {tp}");
+            var watermarks = KafkaRetry.UntilDeadline(() => consumer.QueryWatermarkOffsets(tp, KafkaRetry.Step(deadline)), deadline, _logger,
+                $"watermarks of {tp}", stop);
             if (watermarks.High.Value > watermarks.Low.Value)
                 wanted.Add(new TopicPartitionOffset(tp, new Offset(watermarks.High.Value - 1)));
         }
@@ -95,6 +96,7 @@ public sealed class BatchLedger : IDisposable
         var missing = wanted.Select(w => w.Partition.Value).ToHashSet();
         while (missing.Count > 0)
         {
+            stop.ThrowIfCancellationRequested();
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Reading the batch ledger '{_options.Topic}' timed out for partitions {string.Join(",", missing)}");
             ConsumeResult<string, string>? record;
