@@ -136,9 +136,9 @@ internal static class BenchCli
         ["cpu"] = new("""
             usage: dotnet run -c Release --project bench -- cpu [options]
               CPU seconds per event of the worker (its own process), ClickHouse and the broker, and of kcat | clickhouse-client.
-              --small N                   the smaller backlog (default 100000)
-              --large N                   the larger backlog; per event = CPU difference / size difference (default 450000)
-              --partitions N              topic partitions (default 128)
+              --small N                   the smaller backlog (default 300000)
+              --large N                   the larger backlog; per event = CPU difference / size difference (default 1200000)
+              --partitions N              topic partitions (default 256)
               --repeat N                  interleaved repetitions (default 3)
               --scrape-s N                /metrics scrape interval while a run drains (default 15)
               --input json|protobuf       the events' wire format (default json)

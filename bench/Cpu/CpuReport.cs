@@ -57,8 +57,8 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
         const string method = "CPU = utime+stime from /proc/PID/stat of the worker process (its own process, defaults, /metrics scraped at " +
             "the scrape interval), of the ClickHouse server, and of the bench process (which hosts the embedded broker and polls count()); " +
             "kcat and clickhouse-client from bash `times`. Per event = (CPU(large) - CPU(small)) / (large - small) within each repetition, " +
-            "sizes interleaved; median over repetitions, 95% bootstrap interval of the median. Scrape: worker CPU over 20 scrapes of an idle " +
-            "worker holding every partition, divided by 20 (includes the idle worker's own polling meanwhile).";
+            "sizes interleaved; median over repetitions, 95% bootstrap interval of the median. Scrape: worker CPU over 100 scrapes of an idle " +
+            "worker holding every partition, minus the idle worker's own CPU over as long a time without scrapes, divided by 100.";
         return new CpuReport(startedUtc, machine, options, perEvent, rates, scrape, BuildComparison.Create(options, runs), runs, method);
     }
 
