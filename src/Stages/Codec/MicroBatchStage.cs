@@ -37,9 +37,9 @@ public abstract record MicroBatchOptions
 
 /// <summary>
 /// What both codec stages share: a bounded input of message chunks, micro-batches cut by size and by time (a chunk is
-/// split where a batch fills), and one loop that hands every message on in the order it arrived (exactly-once forms offset ranges from that order). A model codes a
-/// batch in one forward pass at about the cost of one message, so batching is where the codec's throughput comes from;
-/// the delay bounds what a lone message pays for it.
+/// split where a batch fills), and one loop that hands every message on in the order it arrived (exactly-once forms
+/// offset ranges from that order). A model codes a batch in one forward pass at about the cost of one message, so
+/// batching is where the codec's throughput comes from; the delay bounds what a lone message pays for it.
 /// </summary>
 public abstract class MicroBatchStage<TOutput>
 {
