@@ -19,19 +19,20 @@ internal static class BenchTables
         server.QueryAsync($"DROP TABLE IF EXISTS {database}.{table}", CancellationToken.None);
 
     /// <summary>Polls count() every 100 ms until it reaches <paramref name="rows"/>.</summary>
-    /// <exception cref="InvalidOperationException">The worker exited, or the table holds more rows than expected (duplicates).</exception>
+    /// <param name="produced">Rows the table may hold at most (default <paramref name="rows"/>): more are duplicates.</param>
+    /// <exception cref="InvalidOperationException">The worker exited, or the table holds more rows than produced (duplicates).</exception>
     /// <exception cref="TimeoutException">Fewer rows after <paramref name="timeout"/>.</exception>
     public static async Task WaitForRowsAsync(LocalClickHouseServer server, string qualifiedTable, long rows, TimeSpan timeout, BenchWorker worker,
-        CancellationToken ct)
+        CancellationToken ct, long? produced = null)
     {
         var clock = Stopwatch.StartNew();
         while (true)
         {
             var count = await server.CountAsync(qualifiedTable, ct);
-            if (count == rows)
+            if (count > (produced ?? rows))
+                throw new InvalidOperationException($"{qualifiedTable} holds {count:N0} rows, more than the {produced ?? rows:N0} produced: duplicates");
+            if (count >= rows)
                 return;
-            if (count > rows)
-                throw new InvalidOperationException($"{qualifiedTable} holds {count:N0} rows, more than the {rows:N0} produced: duplicates");
             worker.ThrowIfExited();
             if (clock.Elapsed > timeout)
                 throw new TimeoutException($"{qualifiedTable}: {count:N0} of {rows:N0} rows after {timeout.TotalSeconds} s");

@@ -29,8 +29,10 @@ internal sealed class BenchWorker : IDisposable
 
     /// <param name="logPath">Every output line of the worker goes there.</param>
     /// <param name="settings">Configuration on top of the defaults (Key=Value, e.g. Batch:MaxLatencyMs=500), to compare settings.</param>
+    /// <param name="pipelineDll">Another build of the worker (A/B runs); this one by default.</param>
+    /// <param name="environment">Environment variables for the worker only (runtime knobs such as DOTNET_GCgen0size).</param>
     public static BenchWorker Start(string bootstrapServers, string topic, Uri clickHouseUrl, string database, string table, string name, string logPath,
-        IEnumerable<string>? settings = null)
+        IEnumerable<string>? settings = null, string? pipelineDll = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = FreePort();
         string[] args =
@@ -40,7 +42,19 @@ internal sealed class BenchWorker : IDisposable
             "--Metrics:Host=127.0.0.1", $"--Metrics:Port={port}", "--Logging:LogLevel:Default=Warning",
             .. (settings ?? []).Select(setting => $"--{setting}"),
         ];
-        return new BenchWorker(PipelineProcess.Start(args, name, logPath: logPath), port);
+        // The worker inherits this process's environment at start: the variables are set around the start only.
+        environment ??= new Dictionary<string, string>();
+        foreach (var (key, value) in environment)
+            Environment.SetEnvironmentVariable(key, value);
+        try
+        {
+            return new BenchWorker(PipelineProcess.Start(args, name, logPath: logPath, pipelineDll: pipelineDll), port);
+        }
+        finally
+        {
+            foreach (var key in environment.Keys)
+                Environment.SetEnvironmentVariable(key, null);
+        }
     }
 
     /// <exception cref="InvalidOperationException">The worker exited.</exception>

@@ -1,13 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using EventPipeline.Bench.E2e;
-using EventPipeline.DevTools.Events;
 using EventPipeline.DevTools.Generation;
 using EventPipeline.DevTools.LocalServers;
-using EventPipeline.Host;
-using EventPipeline.Stages.ClickHouse;
 
 namespace EventPipeline.Bench.Cpu;
 
@@ -34,7 +29,6 @@ internal static class CpuBenchmark
         using var kafka = MockKafkaCluster.Start(brokers: 3);
         kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
         var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
-        using var client = new ClickHouseHttpClient(server.HttpUrl, Database, "default", "", TimeSpan.FromMinutes(5));
         try
         {
             await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
@@ -46,7 +40,7 @@ internal static class CpuBenchmark
             if (options.TraceDirectory is { } traceDirectory)
             {
                 // A repetition of its own before the measured ones: the tracer's CPU must not count.
-                var traced = await RunWorkerAsync(kafka, server, client, serverPid, options, options.Large, 0, logDir, ct, traceDirectory);
+                var traced = await RunWorkerAsync(kafka, server, serverPid, options, options.Large, 0, logDir, ct, traceDirectory);
                 Console.WriteLine($"traced (not counted): {traced.Describe()}");
             }
             var runs = new List<CpuRun>();
@@ -59,20 +53,20 @@ internal static class CpuBenchmark
                         : repetition % 2 == 1 ? [null, options.BaselineDirectory] : [options.BaselineDirectory, null];
                     foreach (var build in builds)
                     {
-                        var run = await RunWorkerAsync(kafka, server, client, serverPid, options, size, repetition, logDir, ct, baselineDirectory: build);
+                        var run = await RunWorkerAsync(kafka, server, serverPid, options, size, repetition, logDir, ct, baselineDirectory: build);
                         runs.Add(run);
                         Console.WriteLine(run.Describe());
                     }
                     if (options.Kcat)
                     {
-                        var peer = await RunKcatAsync(kafka, server, client, serverPid, options, size, repetition, ct);
+                        var peer = await RunKcatAsync(kafka, server, serverPid, options, size, repetition, ct);
                         runs.Add(peer);
                         Console.WriteLine(peer.Describe());
                     }
                 }
             }
 
-            var version = (await client.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
+            var version = (await server.QueryAsync("SELECT version()", ct)).Trim();
             var report = CpuReport.Create(startedUtc, options, version, runs);
             report.Print();
             Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
@@ -104,40 +98,32 @@ internal static class CpuBenchmark
         Console.WriteLine($"Loaded {size:N0} {options.Input} events into {Topic(size)} ({options.Partitions} partitions) and {PeerTopic(size)}; watermarks verified");
     }
 
-    private static async Task<CpuRun> RunWorkerAsync(MockKafkaCluster kafka, LocalClickHouseServer server, ClickHouseHttpClient client, int serverPid,
+    private static async Task<CpuRun> RunWorkerAsync(MockKafkaCluster kafka, LocalClickHouseServer server, int serverPid,
         CpuOptions options, long size, int repetition, string logDir, CancellationToken ct, string? traceDirectory = null, string? baselineDirectory = null)
     {
         var contender = baselineDirectory is null ? "pipeline" : CpuReport.Baseline;
-        var table = await CreateTableAsync(client, "cpu_pipe", ct);
-        var port = FreePort();
-        string[] args =
-        [
-            $"--Kafka:BootstrapServers={kafka.BootstrapServers}", $"--Kafka:Topic={Topic(size)}", $"--Kafka:GroupId=cpu-{Guid.NewGuid():N}",
-            $"--ClickHouse:Url={server.HttpUrl}", $"--ClickHouse:Database={Database}", $"--ClickHouse:Table={table}",
-            "--Metrics:Host=127.0.0.1", $"--Metrics:Port={port}", "--Logging:LogLevel:Default=Warning",
-        ];
+        var table = await BenchTables.CreateAsync(server, Database, "cpu_pipe", ct);
         var serverBefore = ProcessCpu.Seconds(serverPid) ?? 0;
         var benchBefore = ProcessCpu.Self();
-        using var worker = StartWorker(options, args, $"{contender}-{size}-{repetition}", Path.Combine(logDir, $"{contender}-{size}-{repetition}.log"),
-            baselineDirectory is null ? null : Path.Combine(baselineDirectory, "pipeline.dll"));
+        using var worker = BenchWorker.Start(kafka.BootstrapServers, Topic(size), server.HttpUrl, Database, table, $"{contender}-{size}-{repetition}",
+            Path.Combine(logDir, $"{contender}-{size}-{repetition}.log"),
+            pipelineDll: baselineDirectory is null ? null : Path.Combine(baselineDirectory, "pipeline.dll"), environment: options.WorkerEnvironment);
         var clock = Stopwatch.StartNew();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var scraping = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var scrapes = ScrapeLoopAsync(http, port, options.ScrapeInterval, scraping.Token);
-        var tracing = traceDirectory is null ? Task.CompletedTask : TraceAsync(client, table, size, worker.Id, traceDirectory, ct);
+        var scrapes = worker.ScrapeLoopAsync(options.ScrapeInterval, scraping.Token);
+        var tracing = traceDirectory is null ? Task.CompletedTask : TraceAsync(server, table, size, worker, traceDirectory, ct);
         try
         {
-            await WaitForRowsAsync(client, table, size, options.RunTimeout, () => worker.HasExited ? $"the worker exited: {worker.Stderr}" : null, ct);
+            await BenchTables.WaitForRowsAsync(server, $"{Database}.{table}", size, options.RunTimeout, worker, ct);
             await tracing;
             var seconds = clock.Elapsed.TotalSeconds;
-            var workerCpu = ProcessCpu.Seconds(worker.Id) ?? double.NaN;
+            var workerCpu = ProcessCpu.Seconds(worker.Pid) ?? double.NaN;
             var serverCpu = (ProcessCpu.Seconds(serverPid) ?? 0) - serverBefore;
             var benchCpu = ProcessCpu.Self() - benchBefore;
             await scraping.CancelAsync();
             var scraped = await scrapes;
-            var (scrapeMs, scrapeBytes) = await MeasureScrapeAsync(http, port, worker.Id, ct);
-            worker.Terminate();
-            await worker.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            var (scrapeMs, scrapeBytes) = await MeasureScrapeAsync(worker, ct);
+            await worker.StopAsync();
             return new CpuRun(contender, repetition, size, seconds, new Dictionary<string, double>
             {
                 ["worker"] = workerCpu, ["clickhouse_server"] = serverCpu, ["broker_and_bench"] = benchCpu,
@@ -146,25 +132,7 @@ internal static class CpuBenchmark
         finally
         {
             await scraping.CancelAsync();
-            if (!worker.HasExited)
-                worker.Kill();
-            await client.QueryAsync($"DROP TABLE IF EXISTS {Database}.{table}", CancellationToken.None);
-        }
-    }
-
-    /// <summary>The worker inherits this process's environment at start: the knobs are set around the start only.</summary>
-    private static PipelineProcess StartWorker(CpuOptions options, string[] args, string name, string logPath, string? pipelineDll)
-    {
-        foreach (var (key, value) in options.WorkerEnvironment)
-            Environment.SetEnvironmentVariable(key, value);
-        try
-        {
-            return PipelineProcess.Start(args, name, logPath: logPath, pipelineDll: pipelineDll);
-        }
-        finally
-        {
-            foreach (var key in options.WorkerEnvironment.Keys)
-                Environment.SetEnvironmentVariable(key, null);
+            await BenchTables.DropAsync(server, Database, table);
         }
     }
 
@@ -173,10 +141,11 @@ internal static class CpuBenchmark
     /// and its runtime counters (GC, allocation rate, thread pool) with dotnet-counters (dotnet tools: `dotnet tool install -g
     /// dotnet-trace dotnet-counters`), and writes the trace, its top 25 frames (exclusive and inclusive) and the counters.
     /// </summary>
-    private static async Task TraceAsync(ClickHouseHttpClient client, string table, long size, int pid, string directory, CancellationToken ct)
+    private static async Task TraceAsync(LocalClickHouseServer server, string table, long size, BenchWorker worker, string directory, CancellationToken ct)
     {
         Directory.CreateDirectory(directory);
-        await WaitForRowsAsync(client, table, size / 10, TimeSpan.FromMinutes(5), () => null, ct);
+        await BenchTables.WaitForRowsAsync(server, $"{Database}.{table}", size / 10, TimeSpan.FromMinutes(5), worker, ct, produced: size);
+        var pid = worker.Pid;
         var trace = Path.Combine(Path.GetFullPath(directory), "worker.nettrace");
         var id = pid.ToString(CultureInfo.InvariantCulture);
         await Task.WhenAll(
@@ -203,10 +172,10 @@ internal static class CpuBenchmark
             Console.Error.WriteLine($"{tool} {string.Join(' ', arguments)} exited {process.ExitCode}: {await stderr}");
     }
 
-    private static async Task<CpuRun> RunKcatAsync(MockKafkaCluster kafka, LocalClickHouseServer server, ClickHouseHttpClient client, int serverPid,
+    private static async Task<CpuRun> RunKcatAsync(MockKafkaCluster kafka, LocalClickHouseServer server, int serverPid,
         CpuOptions options, long size, int repetition, CancellationToken ct)
     {
-        var table = await CreateTableAsync(client, "cpu_kcat", ct);
+        var table = await BenchTables.CreateAsync(server, Database, "cpu_kcat", ct);
         try
         {
             // `times` prints the shell's and then its children's user and system time: kcat + clickhouse-client.
@@ -227,7 +196,7 @@ internal static class CpuBenchmark
             var seconds = clock.Elapsed.TotalSeconds;
             if (process.ExitCode != 0)
                 throw new InvalidOperationException($"kcat | clickhouse-client exited {process.ExitCode}: {await stderr}");
-            var count = long.Parse((await client.QueryAsync($"SELECT count() FROM {Database}.{table} FORMAT TabSeparated", ct)).Trim(), CultureInfo.InvariantCulture);
+            var count = await server.CountAsync($"{Database}.{table}", ct);
             if (count != size)
                 throw new InvalidOperationException($"kcat | clickhouse-client inserted {count} rows, expected {size}");
             return new CpuRun("kcat_clickhouse_client", repetition, size, seconds, new Dictionary<string, double>
@@ -239,7 +208,7 @@ internal static class CpuBenchmark
         }
         finally
         {
-            await client.QueryAsync($"DROP TABLE IF EXISTS {Database}.{table}", CancellationToken.None);
+            await BenchTables.DropAsync(server, Database, table);
         }
     }
 
@@ -256,69 +225,22 @@ internal static class CpuBenchmark
         return double.Parse(text[..minutes], CultureInfo.InvariantCulture) * 60 + double.Parse(text[(minutes + 1)..^1], CultureInfo.InvariantCulture);
     }
 
-    private static async Task<string> CreateTableAsync(ClickHouseHttpClient client, string prefix, CancellationToken ct)
-    {
-        var table = $"{prefix}_{Guid.NewGuid():N}"[..(prefix.Length + 9)];
-        await client.QueryAsync(EventsTable.CreateStatement($"{Database}.{table}"), ct);
-        return table;
-    }
-
-    private static async Task WaitForRowsAsync(ClickHouseHttpClient client, string table, long rows, TimeSpan timeout, Func<string?> failed, CancellationToken ct)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var count = long.Parse((await client.QueryAsync($"SELECT count() FROM {Database}.{table} FORMAT TabSeparated", ct)).Trim(), CultureInfo.InvariantCulture);
-            if (count >= rows)
-                return;
-            if (failed() is { } reason)
-                throw new InvalidOperationException(reason);
-            if (clock.Elapsed > timeout)
-                throw new TimeoutException($"{table}: {count} of {rows} rows after {timeout.TotalSeconds} s");
-            await Task.Delay(100, ct);
-        }
-    }
-
-    private static async Task<int> ScrapeLoopAsync(HttpClient http, int port, TimeSpan interval, CancellationToken ct)
-    {
-        var scrapes = 0;
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(interval, ct);
-                try
-                {
-                    await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct);
-                    scrapes++;
-                }
-                catch (HttpRequestException)
-                {
-                    // not listening yet
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            return scrapes;
-        }
-    }
-
     /// <summary>CPU of one scrape of an idle worker that holds every partition: 20 scrapes, the worker's CPU difference over 20.</summary>
     /// <summary>
     /// CPU of one scrape of the idle worker: 100 scrapes back to back, minus what the idle worker burns on its own (its
     /// polling, librdkafka's threads) over as long a time without scrapes, measured right after. /proc counts in 10 ms
     /// ticks: 100 scrapes keep that under 0.1 ms per scrape.
     /// </summary>
-    private static async Task<(double Milliseconds, int Bytes)> MeasureScrapeAsync(HttpClient http, int port, int pid, CancellationToken ct)
+    private static async Task<(double Milliseconds, int Bytes)> MeasureScrapeAsync(BenchWorker worker, CancellationToken ct)
     {
         const int scrapes = 100;
-        var body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct); // warm
+        var pid = worker.Pid;
+        var body = await worker.MetricsAsync(ct); // warm
         await Task.Delay(500, ct);
         var before = ProcessCpu.Seconds(pid) ?? double.NaN;
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < scrapes; i++)
-            body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", ct);
+            body = await worker.MetricsAsync(ct);
         var scraping = clock.Elapsed;
         var afterScrapes = ProcessCpu.Seconds(pid) ?? double.NaN;
         await Task.Delay(scraping, ct);
@@ -326,12 +248,6 @@ internal static class CpuBenchmark
         return (Math.Max(0, afterScrapes - before - idle) * 1000 / scrapes, body.Length);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
 
 /// <summary>One drain of one backlog by one contender: wall seconds and CPU seconds per process.</summary>

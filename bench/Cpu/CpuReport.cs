@@ -78,19 +78,8 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
                 $"ratio {ab.WorkerRatio.Median:F3} (95% CI {ab.WorkerRatio.Low:F3}..{ab.WorkerRatio.High:F3}); baseline {ab.BaselineDirectory}");
     }
 
-    public IReadOnlyList<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, Json);
-        var name = Options.Label is null ? $"cpu-{Options.Input}" : $"cpu-{Options.Input}-{Options.Label}";
-        var stamped = Path.Combine(directory, $"{name}-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, $"{name}-latest.json");
-        var chart = Path.Combine(directory, $"{name}-latest.png");
-        File.WriteAllText(stamped, json);
-        File.WriteAllText(latest, json);
-        SaveChart(chart);
-        return [stamped, latest, chart];
-    }
+    public IReadOnlyList<string> Write(string directory) =>
+        PerfDataFiles.Write(directory, Options.Label is null ? $"cpu-{Options.Input}" : $"cpu-{Options.Input}-{Options.Label}", StartedUtc, JsonSerializer.Serialize(this, Json), SaveChart);
 
     /// <summary>Stacked bars: each contender's CPU per event split by process; whiskers on the total's interval.</summary>
     private void SaveChart(string path)

@@ -106,18 +106,8 @@ internal sealed class E2eReport
         Console.WriteLine(PeerInput);
     }
 
-    public IReadOnlyList<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, Json);
-        var stamped = Path.Combine(directory, $"e2e-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, "e2e-latest.json");
-        var chart = Path.Combine(directory, "e2e-latest.png");
-        File.WriteAllText(stamped, json);
-        File.WriteAllText(latest, json);
-        E2eChart.Save(this, chart);
-        return [stamped, latest, chart];
-    }
+    public IReadOnlyList<string> Write(string directory) =>
+        PerfDataFiles.Write(directory, "e2e", StartedUtc, JsonSerializer.Serialize(this, Json), path => E2eChart.Save(this, path));
 
     private static string Fmt(double? value) => value is { } v && !double.IsNaN(v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "-";
 

@@ -74,18 +74,8 @@ internal sealed class FaultsReport
         }
     }
 
-    public IReadOnlyList<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, Json);
-        var stamped = Path.Combine(directory, $"faults-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, "faults-latest.json");
-        var chart = Path.Combine(directory, "faults-latest.png");
-        File.WriteAllText(stamped, json);
-        File.WriteAllText(latest, json);
-        FaultsChart.Save(this, chart);
-        return [stamped, latest, chart];
-    }
+    public IReadOnlyList<string> Write(string directory) =>
+        PerfDataFiles.Write(directory, "faults", StartedUtc, JsonSerializer.Serialize(this, Json), path => FaultsChart.Save(this, path));
 
     internal static string Format(double value) => value.ToString("N0", CultureInfo.InvariantCulture);
 }

@@ -56,17 +56,6 @@ internal sealed record LatencyReport(DateTime StartedUtc, Dictionary<string, obj
         });
     }
 
-    public IReadOnlyList<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, Json);
-        var name = Options.Label is null ? "latency" : $"latency-{Options.Label}";
-        var stamped = Path.Combine(directory, $"{name}-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, $"{name}-latest.json");
-        var chart = Path.Combine(directory, $"{name}-latest.png");
-        File.WriteAllText(stamped, json);
-        File.WriteAllText(latest, json);
-        LatencyChart.Save(this, chart);
-        return [stamped, latest, chart];
-    }
+    public IReadOnlyList<string> Write(string directory) =>
+        PerfDataFiles.Write(directory, Options.Label is null ? "latency" : $"latency-{Options.Label}", StartedUtc, JsonSerializer.Serialize(this, Json), path => LatencyChart.Save(this, path));
 }

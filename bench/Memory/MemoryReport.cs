@@ -48,18 +48,8 @@ internal sealed record MemoryReport(DateTime StartedUtc, Dictionary<string, obje
         Console.WriteLine($"  large/small: peak {PeakRatio:F3}, median {MedianRatio:F3}; target peak ratio <= {MemoryBenchmark.TargetRatio:F2}: {(TargetMet ? "met" : "MISSED")}");
     }
 
-    public IReadOnlyList<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, Json);
-        var stamped = Path.Combine(directory, $"memory-{StartedUtc:yyyyMMdd-HHmmss}.json");
-        var latest = Path.Combine(directory, "memory-latest.json");
-        var chart = Path.Combine(directory, "memory-latest.png");
-        File.WriteAllText(stamped, json);
-        File.WriteAllText(latest, json);
-        SaveChart(chart);
-        return [stamped, latest, chart];
-    }
+    public IReadOnlyList<string> Write(string directory) =>
+        PerfDataFiles.Write(directory, "memory", StartedUtc, JsonSerializer.Serialize(this, Json), SaveChart);
 
     /// <summary>RSS over the drain, one line per run, coloured by backlog; x is the time into the drain in percent of its duration, so that both sizes share an axis.</summary>
     private void SaveChart(string path)
