@@ -12,7 +12,8 @@ public sealed record CodecEncodeStageOptions : MicroBatchOptions
 
 /// <summary>A decoded event on its way to the topic: its envelope, or its canonical JSON when the model cannot code it.</summary>
 /// <param name="Source">The message the event came from (its offset is released once this one is acknowledged).</param>
-public sealed record EncodedMessage(PipelineMessage Source, byte[] Payload, bool Coded);
+/// <param name="RecordTimestampMs">The record timestamp (CreateTime) to produce it with: the envelope codes the event time against it.</param>
+public sealed record EncodedMessage(PipelineMessage Source, byte[] Payload, bool Coded, long RecordTimestampMs);
 
 /// <summary>
 /// The producer side of the learned codec: encodes the decoded events of each micro-batch with one
@@ -27,6 +28,7 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
     private readonly IEnvelopeEncoder _encoder;
     private readonly List<AnalyticsEvent> _events = [];
     private byte[]?[] _envelopes = new byte[]?[256];
+    private long[] _recordTimestamps = new long[256];
     private readonly Prometheus.Counter.Child _coded;
     private readonly Prometheus.Counter.Child _uncoded;
     private readonly Prometheus.Counter.Child _bytesIn;
@@ -49,9 +51,16 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         foreach (var message in batch)
             _events.Add(message.Event ?? throw new ArgumentException($"{message.Coordinates} reached the encode stage without a decoded event"));
         if (_envelopes.Length < batch.Count)
+        {
             Array.Resize(ref _envelopes, Math.Max(batch.Count, _envelopes.Length * 2));
+            Array.Resize(ref _recordTimestamps, _envelopes.Length);
+        }
         var envelopes = _envelopes.AsSpan(0, batch.Count);
-        _encoder.Encode(_events, envelopes);
+        // The source's timestamp (its Kafka record's, or when the line was read) becomes the new record's CreateTime.
+        var recordTimestamps = _recordTimestamps.AsSpan(0, batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+            recordTimestamps[i] = batch[i].TimestampMs;
+        _encoder.Encode(_events, recordTimestamps, envelopes);
 
         var output = new EncodedMessage[batch.Count];
         long bytesIn = 0, bytesOut = 0;
@@ -59,12 +68,12 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         {
             if (envelopes[i] is { } envelope)
             {
-                output[i] = new EncodedMessage(batch[i], envelope, Coded: true);
+                output[i] = new EncodedMessage(batch[i], envelope, Coded: true, recordTimestamps[i]);
                 _coded.Inc();
             }
             else
             {
-                output[i] = new EncodedMessage(batch[i], EventJsonWriter.Write(_events[i]), Coded: false);
+                output[i] = new EncodedMessage(batch[i], EventJsonWriter.Write(_events[i]), Coded: false, recordTimestamps[i]);
                 _uncoded.Inc();
             }
             bytesIn += batch[i].Value.Length;

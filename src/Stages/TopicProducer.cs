@@ -60,7 +60,13 @@ public sealed class TopicProducer : IDisposable
             return; // its partition's new owner reads it again
         await _inFlight.EnterAsync().ConfigureAwait(false);
         var key = Encoding.UTF8.GetBytes(message.Source.Event!.AppId);
-        _producer.Produce(_topic, new Message<byte[], byte[]> { Key = key, Value = message.Payload }, report => OnDelivered(message, report));
+        _producer.Produce(_topic, new Message<byte[], byte[]>
+        {
+            Key = key,
+            Value = message.Payload,
+            // Format-2 envelopes code the event time against this timestamp: the record must carry exactly it.
+            Timestamp = new Timestamp(message.RecordTimestampMs, TimestampType.CreateTime),
+        }, report => OnDelivered(message, report));
     }
 
     private void OnDelivered(EncodedMessage message, DeliveryReport<byte[], byte[]> report)

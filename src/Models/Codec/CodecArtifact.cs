@@ -29,7 +29,22 @@ public sealed record CodecMetadata
 {
     public const int CurrentFormat = 1;
 
+    /// <summary>Artifacts of the entropy-coded codec: count tables in codec.tables.json, no weights.</summary>
+    public const int EntropyFormat = 2;
+
+    public const string AutoencoderKind = "autoencoder";
+    public const string CountKind = "count";
+
     public int Format { get; init; } = CurrentFormat;
+
+    /// <summary><see cref="AutoencoderKind"/> (format 1) or <see cref="CountKind"/> (format 2, count tables driving rANS).</summary>
+    public string Kind { get; init; } = AutoencoderKind;
+
+    /// <summary>
+    /// SHA-256 of what decides how envelopes decode. Format 2 stores it and derives the model id from it; format 1
+    /// computes it at load from the weights file.
+    /// </summary>
+    public string ContentHash { get; init; } = "";
 
     /// <summary>The id written into every envelope; consumers keep models by it.</summary>
     public int ModelId { get; init; }
@@ -56,6 +71,16 @@ public static class CodecArtifact
 {
     public const string WeightsFile = "codec.weights";
     public const string MetadataFile = "codec.json";
+    public const string TablesFile = "codec.tables.json";
+
+    /// <summary>
+    /// The feature schema of the entropy-coded format: what the featurizer emits, the coded quantities and their
+    /// order, and the envelope format. Changing any of them makes old artifacts refuse to load.
+    /// </summary>
+    public static string EntropySchemaHash { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
+        $"featurizer-2|fields:{string.Join(',', Enum.GetNames<CodecField>())}|slots:{EventFeaturizer.ValueSlots}|segments:{EventFeaturizer.SideSegments}" +
+        $"|quantities:{string.Join(',', Enum.GetNames<CodedQuantity>())}|id-head:{EntropyModel.IdHeadBytes}|scale:{FrequencyTable.ScaleBits}" +
+        $"|min-parent:{ContextCounts.MinParentObservations}|envelope:{Stages.Codec.CodecEnvelope.EntropyFormatVersion}|time:record")))[..16];
 
     public static readonly JsonSerializerOptions Json = new()
     {
@@ -97,19 +122,63 @@ public static class CodecArtifact
         }
         if (metadata is null)
             throw new CodecModelException($"{path} is empty");
-        if (metadata.Format != CodecMetadata.CurrentFormat)
-            throw new CodecModelException($"{path}: artifact format {metadata.Format}, this build reads {CodecMetadata.CurrentFormat}");
-        if (metadata.SchemaHash != SchemaHash)
+        if (metadata.Format is not (CodecMetadata.CurrentFormat or CodecMetadata.EntropyFormat))
+            throw new CodecModelException($"{path}: artifact format {metadata.Format}, this build reads {CodecMetadata.CurrentFormat} and {CodecMetadata.EntropyFormat}");
+        var schemaHash = metadata.Format == CodecMetadata.EntropyFormat ? EntropySchemaHash : SchemaHash;
+        if (metadata.SchemaHash != schemaHash)
             throw new CodecModelException(
-                $"{path}: model {metadata.ModelId} ({metadata.Version}) was trained for feature schema {metadata.SchemaHash}, this build uses {SchemaHash}; retrain it with `pipeline train codec`");
+                $"{path}: model {metadata.ModelId} ({metadata.Version}) was trained for feature schema {metadata.SchemaHash}, this build uses {schemaHash}; retrain it with `pipeline train codec`");
         if (metadata.ModelId is < 1 or > ushort.MaxValue)
             throw new CodecModelException($"{path}: model id {metadata.ModelId} outside 1..{ushort.MaxValue}");
         return metadata;
     }
 
+    /// <summary>Loads an artifact of either format; fails naming the directory and what is wrong.</summary>
+    public static ICodecModel LoadModel(string directory, Device? device = null)
+    {
+        var metadata = ReadMetadata(directory);
+        return metadata.Format == CodecMetadata.EntropyFormat ? LoadEntropy(directory, metadata) : Load(directory, false, device ?? TorchRuntime.Device);
+    }
+
+    internal static void SaveEntropy(string directory, CodecMetadata metadata, EntropyTables tables)
+    {
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, TablesFile), JsonSerializer.Serialize(tables, CompactJson));
+        SaveMetadata(directory, metadata);
+    }
+
+    private static readonly JsonSerializerOptions CompactJson = new(Json) { WriteIndented = false };
+
+    private static EntropyCodec LoadEntropy(string directory, CodecMetadata metadata)
+    {
+        var path = Path.Combine(directory, TablesFile);
+        if (!File.Exists(path))
+            throw new CodecModelException($"no {TablesFile} in '{directory}'");
+        EntropyTables? tables;
+        try
+        {
+            tables = JsonSerializer.Deserialize<EntropyTables>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException ex)
+        {
+            throw new CodecModelException($"{path} is not a table file: {ex.Message}");
+        }
+        if (tables is null)
+            throw new CodecModelException($"{path} is empty");
+        // The id is the content's: an artifact whose tables or vocabularies changed under an old id is refused here,
+        // so one id can never mean two models on the wire.
+        var hash = EntropyModel.ContentHash(metadata.SchemaHash, metadata.Vocabularies, tables);
+        if (hash != metadata.ContentHash || EntropyModel.ModelIdOf(hash) != metadata.ModelId)
+            throw new CodecModelException(
+                $"{directory}: model id {metadata.ModelId} / content {metadata.ContentHash} do not match its tables and vocabularies (content {hash}, id {EntropyModel.ModelIdOf(hash)}); retrain it with `pipeline train codec` rather than editing it");
+        return new EntropyCodec(metadata, tables);
+    }
+
     internal static EventCodec Load(string directory, bool featurizerOnly, Device device)
     {
         var metadata = ReadMetadata(directory);
+        if (metadata.Format != CodecMetadata.CurrentFormat)
+            throw new CodecModelException($"{directory}: an entropy-coded ({metadata.Kind}) model has no autoencoder or featurizer-only mode");
         if (featurizerOnly)
             return new EventCodec(metadata, null, device);
         var weights = Path.Combine(directory, WeightsFile);
@@ -125,6 +194,8 @@ public static class CodecArtifact
             network.Dispose();
             throw new CodecModelException($"{weights} does not match {MetadataFile}: {ex.Message}");
         }
+        using (var stream = File.OpenRead(weights))
+            metadata = metadata with { ContentHash = Convert.ToHexStringLower(SHA256.HashData(stream)) };
         return new EventCodec(metadata, network, device);
     }
 }

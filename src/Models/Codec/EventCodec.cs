@@ -22,7 +22,7 @@ namespace EventPipeline.Models.Codec;
 /// size) cannot flip the decoder's choice.
 /// Not thread-safe: each stage instance owns its codec.
 /// </remarks>
-public sealed class EventCodec : IEnvelopeEncoder, IDisposable
+public sealed class EventCodec : ICodecModel
 {
     public const float DecisionMargin = 0.05f;
 
@@ -67,6 +67,17 @@ public sealed class EventCodec : IEnvelopeEncoder, IDisposable
     public long CorrectionsInLastEncode { get; private set; }
 
     public int ModelId => Metadata.ModelId;
+
+    public int FormatVersion => CodecEnvelope.FormatVersion;
+
+    public string ContentHash => Metadata.ContentHash;
+
+    /// <summary>Format 1 codes the event time against the model's reference time: record timestamps are not used.</summary>
+    void IEnvelopeEncoder.Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes) =>
+        Encode(events, envelopes);
+
+    void IEnvelopeDecoder.Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
+        Decode(payloads, results);
 
     /// <summary>Whether the autoencoder is used (mode 1) or only the featurizer (mode 0, the ablation).</summary>
     public bool UsesNetwork => _network is not null;

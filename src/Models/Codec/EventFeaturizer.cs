@@ -52,6 +52,11 @@ internal sealed class EventFeaturizer
     public const int FieldCount = 11;
     public const int ValueSlots = 3;
 
+    /// <summary>The side channel's leading segments: event_id (16 bytes), user_id, device_id, timestamp delta.</summary>
+    public const int SideSegments = 4;
+
+    public const int EventIdBytes = 16;
+
     private const int MaxStringBytes = 1 << 24;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -128,11 +133,20 @@ internal sealed class EventFeaturizer
     /// <paramref name="side"/>. False when the event holds text that is not valid Unicode (a lone surrogate): it
     /// cannot be coded exactly, and its producer sends it uncoded.
     /// </summary>
-    public bool TryFeaturize(AnalyticsEvent e, Span<int> indices, WireWriter side)
+    public bool TryFeaturize(AnalyticsEvent e, Span<int> indices, WireWriter side) =>
+        TryFeaturize(e, indices, side, _reference, []);
+
+    /// <summary>
+    /// As above, with the timestamp coded against <paramref name="referenceMs"/> (the Kafka record timestamp in the
+    /// entropy-coded format) and, when <paramref name="segmentEnds"/> has room for <see cref="SideSegments"/>, the ends
+    /// of event_id, user_id, device_id and the timestamp within this event's side channel (the rest follows them).
+    /// </summary>
+    public bool TryFeaturize(AnalyticsEvent e, Span<int> indices, WireWriter side, long referenceMs, Span<int> segmentEnds)
     {
+        var start = side.Length;
         try
         {
-            Featurize(e, indices, side);
+            Featurize(e, indices, side, referenceMs, segmentEnds, start);
             return true;
         }
         catch (EncoderFallbackException)
@@ -141,13 +155,22 @@ internal sealed class EventFeaturizer
         }
     }
 
-    private void Featurize(AnalyticsEvent e, Span<int> indices, WireWriter side)
+    private void Featurize(AnalyticsEvent e, Span<int> indices, WireWriter side, long reference, Span<int> segmentEnds, int start)
     {
         Span<byte> id = side.Reserve(16);
         e.EventId.TryWriteBytes(id);
+        var marking = segmentEnds.Length >= SideSegments;
+        if (marking)
+            segmentEnds[0] = side.Length - start;
         WriteString(side, e.UserId);
+        if (marking)
+            segmentEnds[1] = side.Length - start;
         WriteString(side, e.DeviceId);
-        side.VarInt(e.EventTimestampMs - _reference);
+        if (marking)
+            segmentEnds[2] = side.Length - start;
+        side.VarInt(unchecked(e.EventTimestampMs - reference));
+        if (marking)
+            segmentEnds[3] = side.Length - start;
 
         Categorical(indices, side, CodecField.AppId, e.AppId);
         Categorical(indices, side, CodecField.EventName, e.EventName);
@@ -209,7 +232,10 @@ internal sealed class EventFeaturizer
     }
 
     /// <summary>Rebuilds the event from its indices and side channel; the reader must end exactly at the side channel's end.</summary>
-    public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side)
+    public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side) => Rebuild(indices, ref side, _reference);
+
+    /// <summary>As above, the timestamp being a delta to <paramref name="referenceMs"/>.</summary>
+    public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side, long referenceMs)
     {
         for (var f = 0; f < FieldCount; f++)
         {
@@ -219,7 +245,7 @@ internal sealed class EventFeaturizer
         var e = new AnalyticsEvent { EventId = new Guid(side.Bytes(16)) };
         e.UserId = ReadString(ref side);
         e.DeviceId = ReadString(ref side);
-        e.EventTimestampMs = unchecked(_reference + side.VarInt());
+        e.EventTimestampMs = unchecked(referenceMs + side.VarInt());
         e.AppId = Categorical(indices, ref side, CodecField.AppId);
         e.EventName = Categorical(indices, ref side, CodecField.EventName);
         e.Platform = Categorical(indices, ref side, CodecField.Platform);

@@ -23,28 +23,44 @@ internal static class CodecCommand
         var fromKafka = new Option<string?>("--from-kafka") { Description = "Or read training events from this Kafka topic (raw JSON/Protobuf events)." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers for --from-kafka (default: Kafka:BootstrapServers)." };
         var maxEvents = new Option<int>("--max-events") { Description = "Read at most this many events.", DefaultValueFactory = _ => 200_000 };
-        var output = new Option<DirectoryInfo>("--out") { Description = "Directory for codec.weights and codec.json.", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Directory for the artifact (codec.json with codec.tables.json or codec.weights).", Required = true };
+        var kind = new Option<string>("--kind")
+        {
+            Description = "count: per-field count tables driving an rANS coder (envelope format 2, model id from the content); " +
+                          "autoencoder: the format-1 autoencoder with corrections.",
+            DefaultValueFactory = _ => CodecMetadata.CountKind,
+        };
+        kind.AcceptOnlyFromAmong(CodecMetadata.CountKind, CodecMetadata.AutoencoderKind);
         var seed = new Option<int>("--seed") { Description = "Seed for the network's initialisation and the shuffling.", DefaultValueFactory = _ => 42 };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training events.", DefaultValueFactory = _ => 6 };
-        var modelId = new Option<int>("--model-id") { Description = "Id written into every envelope (1..65535); give each new model a new one.", DefaultValueFactory = _ => 1 };
+        var modelId = new Option<int?>("--model-id") { Description = "Autoencoder only: id written into every envelope (1..65535), required; count models derive theirs from their content." };
         var latentDims = new Option<int>("--latent-dims") { Description = "Latent dimensions.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentDims };
         var latentBits = new Option<int>("--latent-bits") { Description = "Bits per latent dimension on the wire.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentBits };
         var hidden = new Option<int>("--hidden") { Description = "Hidden layer width.", DefaultValueFactory = _ => new CodecNetworkOptions().Hidden };
         var command = new Command("codec", "Train the learned event codec (autoencoder over the categorical fields + exact side channel).")
         {
-            input, fromKafka, bootstrap, maxEvents, output, seed, epochs, modelId, latentDims, latentBits, hidden,
+            input, fromKafka, bootstrap, maxEvents, output, kind, seed, epochs, modelId, latentDims, latentBits, hidden,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var count = parse.GetValue(kind) == CodecMetadata.CountKind;
+            if (count == parse.GetValue(modelId).HasValue)
+            {
+                // A reused id with other contents turns old consumers' decodes into dead letters or wrong rows.
+                await Console.Error.WriteLineAsync(count
+                    ? "--model-id is only for --kind autoencoder: a count model's id is derived from its content"
+                    : "--kind autoencoder needs --model-id (a new one for every retrained model)").ConfigureAwait(false);
+                return 2;
+            }
             var options = new CodecTrainingOptions
             {
                 Seed = parse.GetValue(seed),
                 Epochs = parse.GetValue(epochs),
-                ModelId = parse.GetValue(modelId),
+                ModelId = parse.GetValue(modelId) ?? 0,
                 Network = new CodecNetworkOptions { LatentDims = parse.GetValue(latentDims), LatentBits = parse.GetValue(latentBits), Hidden = parse.GetValue(hidden) },
             };
-            if (options.ModelId is < 1 or > ushort.MaxValue || options.Epochs < 1 || options.Network.LatentDims < 1 || options.Network.LatentBits is < 1 or > 16
+            if ((!count && options.ModelId is < 1 or > ushort.MaxValue) || options.Epochs < 1 || options.Network.LatentDims < 1 || options.Network.LatentBits is < 1 or > 16
                 || options.Network.Hidden < 1)
             {
                 await Console.Error.WriteLineAsync("--model-id must be 1..65535, --epochs, --latent-dims and --hidden at least 1, --latent-bits 1..16").ConfigureAwait(false);
@@ -81,6 +97,13 @@ internal static class CodecCommand
                 return 2;
             }
             Console.Error.WriteLine($"{events.Count:N0} training events from {source} ({rejected:N0} undecodable lines skipped); torch on {TorchRuntime.Device.type}");
+            if (count)
+            {
+                var counted = EntropyTrainer.Train(events, options.HoldOutFraction, source, parse.GetValue(output)!.FullName, line => Console.Error.WriteLine(line));
+                Console.WriteLine($"model {counted.ModelId} ({counted.Version}) -> {parse.GetValue(output)!.FullName}: {counted.Evaluation.BytesPerEvent:F1} B/event " +
+                                  $"(canonical JSON {counted.Evaluation.CanonicalJsonBytesPerEvent:F1}), {counted.Evaluation.RoundTripMismatches} round-trip mismatches");
+                return counted.Evaluation.RoundTripMismatches == 0 ? 0 : 1;
+            }
             var metadata = CodecTrainer.Train(events, options with { Source = source }, parse.GetValue(output)!.FullName, line => Console.Error.WriteLine(line));
             Console.WriteLine($"model {metadata.ModelId} ({metadata.Version}) -> {parse.GetValue(output)!.FullName}: {metadata.Evaluation.BytesPerEvent:F1} B/event " +
                               $"(featurizer alone {metadata.Evaluation.FeaturizerOnlyBytesPerEvent:F1}, canonical JSON {metadata.Evaluation.CanonicalJsonBytesPerEvent:F1}), " +
@@ -93,11 +116,15 @@ internal static class CodecCommand
     public static Command Create()
     {
         var models = new Option<DirectoryInfo[]>("--model") { Description = "Codec artifact directory (decode: repeat it to load several model versions).", Required = true, AllowMultipleArgumentsPerToken = true };
-        var encode = new Command("encode", "JSON events on stdin, one per line -> one base64 envelope per line on stdout.") { models };
+        var encode = new Command("encode",
+            "JSON events on stdin, one per line -> one base64 envelope per line on stdout; with a format-2 (count) model each line is " +
+            "'RECORD_TIMESTAMP_MS BASE64', the record timestamp the envelope must travel with (the latest event time so far, as a producer's clock).") { models };
         encode.SetAction(async (parse, cancellationToken) =>
         {
             var directories = parse.GetValue(models)!;
-            using var codec = EventCodec.Load(directories[0].FullName);
+            using var codec = CodecArtifact.LoadModel(directories[0].FullName);
+            var withTimestamps = codec.FormatVersion == CodecEnvelope.EntropyFormatVersion;
+            var clock = long.MinValue;
             var decoder = new EventDecoder(new EventDecoderOptions());
             var failed = 0;
             var lineNumber = 0;
@@ -118,16 +145,23 @@ internal static class CodecCommand
                     }
                 }
                 var envelopes = new byte[]?[events.Count];
-                codec.Encode(events, envelopes);
+                var timestamps = new long[events.Count];
                 for (var j = 0; j < events.Count; j++)
-                    await stdout.WriteLineAsync(Convert.ToBase64String(envelopes[j] ?? EventJsonWriter.Write(events[j]))).ConfigureAwait(false);
+                    timestamps[j] = clock = Math.Max(clock, events[j].EventTimestampMs);
+                codec.Encode(events, timestamps, envelopes);
+                for (var j = 0; j < events.Count; j++)
+                {
+                    var base64 = Convert.ToBase64String(envelopes[j] ?? EventJsonWriter.Write(events[j]));
+                    await stdout.WriteLineAsync(withTimestamps ? $"{timestamps[j]} {base64}" : base64).ConfigureAwait(false);
+                }
                 lineNumber += lines.Count;
             }
             await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
             return failed == 0 ? 0 : 1;
         });
 
-        var decode = new Command("decode", "Base64 envelopes on stdin, one per line -> JSON events on stdout (uncoded JSON passes through).") { models };
+        var decode = new Command("decode",
+            "Base64 envelopes on stdin, one per line, format-2 ones as 'RECORD_TIMESTAMP_MS BASE64' -> JSON events on stdout (uncoded JSON passes through).") { models };
         decode.SetAction(async (parse, cancellationToken) =>
         {
             using var registry = CodecRegistry.Load(parse.GetValue(models)!.Select(d => d.FullName));
@@ -139,12 +173,20 @@ internal static class CodecCommand
             await foreach (var lines in ReadLineBatchesAsync(stdin, cancellationToken).ConfigureAwait(false))
             {
                 var payloads = new ReadOnlyMemory<byte>[lines.Count];
+                var timestamps = new long[lines.Count];
                 var errors = new string?[lines.Count];
                 for (var i = 0; i < lines.Count; i++)
                 {
+                    var line = lines[i].AsSpan();
+                    var space = line.IndexOf(' ');
+                    if (space > 0 && !long.TryParse(line[..space], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out timestamps[i]))
+                    {
+                        errors[i] = "the record timestamp before the envelope is not an integer";
+                        continue;
+                    }
                     try
                     {
-                        payloads[i] = Convert.FromBase64String(lines[i]);
+                        payloads[i] = Convert.FromBase64String(lines[i][(space + 1)..]);
                     }
                     catch (FormatException)
                     {
@@ -153,7 +195,7 @@ internal static class CodecCommand
                 }
                 var envelopeIndexes = Enumerable.Range(0, lines.Count).Where(i => errors[i] is null && CodecEnvelope.IsEnvelope(payloads[i].Span)).ToList();
                 var results = new EnvelopeDecodeResult[envelopeIndexes.Count];
-                registry.Decode([.. envelopeIndexes.Select(i => payloads[i])], results);
+                registry.Decode([.. envelopeIndexes.Select(i => payloads[i])], [.. envelopeIndexes.Select(i => timestamps[i])], results);
                 var decoded = new AnalyticsEvent?[lines.Count];
                 for (var j = 0; j < envelopeIndexes.Count; j++)
                 {

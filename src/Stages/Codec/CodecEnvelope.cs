@@ -13,6 +13,12 @@ public static class CodecEnvelope
     /// <summary>The envelope format this build writes and reads (the high nibble of the second byte).</summary>
     public const int FormatVersion = 1;
 
+    /// <summary>The entropy-coded envelope format (rANS under a model's frequency tables, event time against the record timestamp).</summary>
+    public const int EntropyFormatVersion = 2;
+
+    /// <summary>Whether this build reads envelopes of <paramref name="version"/>.</summary>
+    public static bool IsKnownVersion(int version) => version is FormatVersion or EntropyFormatVersion;
+
     public static bool IsEnvelope(ReadOnlySpan<byte> payload) => payload.Length >= 2 && payload[0] == Magic;
 
     /// <summary>
@@ -43,8 +49,12 @@ public readonly record struct EnvelopeDecodeResult(AnalyticsEvent? Event, string
 /// <summary>Decodes envelopes a batch at a time (one forward pass per batch), whatever model wrote them.</summary>
 public interface IEnvelopeDecoder
 {
-    /// <summary>Fills <paramref name="results"/>[i] for <paramref name="payloads"/>[i]; never throws for a bad payload.</summary>
-    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, Span<EnvelopeDecodeResult> results);
+    /// <summary>
+    /// Fills <paramref name="results"/>[i] for <paramref name="payloads"/>[i]; never throws for a bad payload.
+    /// <paramref name="recordTimestampsMs"/>[i] is the Kafka record timestamp of payload i (format 2 codes the event
+    /// time against it).
+    /// </summary>
+    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results);
 }
 
 /// <summary>Encodes events a batch at a time with one model.</summary>
@@ -53,6 +63,10 @@ public interface IEnvelopeEncoder
     /// <summary>The model id written into every envelope.</summary>
     int ModelId { get; }
 
-    /// <summary>Fills <paramref name="envelopes"/>[i] for <paramref name="events"/>[i]; null where an event cannot be coded exactly (send it uncoded).</summary>
-    void Encode(IReadOnlyList<AnalyticsEvent> events, Span<byte[]?> envelopes);
+    /// <summary>
+    /// Fills <paramref name="envelopes"/>[i] for <paramref name="events"/>[i]; null where an event cannot be coded
+    /// exactly (send it uncoded). Envelope i must be produced with <paramref name="recordTimestampsMs"/>[i] as its
+    /// Kafka record timestamp (CreateTime): format 2 codes the event time against it.
+    /// </summary>
+    void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes);
 }

@@ -27,7 +27,7 @@ public sealed class CodecCommandTests(KafkaFixture kafka, ITestOutputHelper outp
         var events = Path.Combine(folder, "events.jsonl");
         var model = Path.Combine(folder, "model");
         Assert.Equal(0, (await PipelineAsync(null, "generate", "--events", "6000", "--seed", "3", "--output", events)).ExitCode);
-        var trained = await PipelineAsync(null, "train", "codec", "--input", events, "--out", model, "--epochs", "2", "--model-id", "12");
+        var trained = await PipelineAsync(null, "train", "codec", "--input", events, "--out", model, "--kind", "autoencoder", "--epochs", "2", "--model-id", "12");
         Assert.Equal(0, trained.ExitCode);
         Assert.Contains("0 round-trip mismatches", trained.Stdout);
         Assert.Equal(12, CodecArtifact.ReadMetadata(model).ModelId);
@@ -67,6 +67,8 @@ public sealed class CodecCommandTests(KafkaFixture kafka, ITestOutputHelper outp
         Assert.Equal(0, trained.ExitCode);
         var metadata = CodecArtifact.ReadMetadata(model);
         Assert.Equal($"kafka topic {topic}", metadata.TrainingSource);
+        Assert.Equal(CodecMetadata.CountKind, metadata.Kind); // the default since the count model won (docs/learned-codec.md)
+        Assert.Equal(0, metadata.Evaluation.RoundTripMismatches);
         // 3000 messages, about 2% malformed and skipped; 10% of the rest held out for the evaluation.
         Assert.InRange(metadata.TrainingEvents + metadata.Evaluation.Events, 2850, 2999);
     }

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
+
+namespace EventPipeline.Models.Codec;
+
+/// <summary>
+/// The entropy-coded event codec (envelope format 2): each event's fields, lengths and modelled side-channel bytes are
+/// rANS-coded under the count-based tables of <see cref="EntropyModel"/>; event_id and the bodies of user_id and
+/// device_id follow verbatim; the event time is a delta to the Kafka record timestamp, which every consumer has.
+/// </summary>
+/// <remarks>
+/// Envelope: 0xEC | 2&lt;&lt;4 | mode 2 | varint model id | rANS stream | event_id (16) | user_id body | device_id body.
+/// The rANS coder starts from <c>2^23 + check</c>, check = the low 23 bits of CRC-32 over the decoded indices, side
+/// channel, absolute event time and model id; a decoder that does not end in exactly that state (damaged payload, a
+/// record timestamp the broker rewrote, a model that decodes differently) rejects the envelope as codec_corrupt.
+/// Not thread-safe: each stage instance owns its codec.
+/// </remarks>
+public sealed class EntropyCodec : ICodecModel
+{
+    public const int Mode = 2;
+
+    private const int FieldCount = EventFeaturizer.FieldCount;
+
+    private readonly EventFeaturizer _featurizer;
+    private readonly EntropyModel _model;
+    private readonly RansEncoder _rans = new();
+    private readonly WireWriter _side = new(4096);
+    private readonly WireWriter _streamed = new(1024);
+    private readonly WireWriter _envelope = new(1024);
+    private readonly List<EntropyModel.Symbol> _symbols = [];
+    private readonly int[] _indices = new int[FieldCount];
+    private readonly int[] _ends = new int[EventFeaturizer.SideSegments];
+    private readonly Crc32 _crc = new();
+
+    internal EntropyCodec(CodecMetadata metadata, EntropyTables tables)
+    {
+        Metadata = metadata;
+        _featurizer = new EventFeaturizer(metadata.Vocabularies);
+        _model = new EntropyModel(tables, _featurizer.FieldSizes);
+    }
+
+    public CodecMetadata Metadata { get; }
+
+    public int ModelId => Metadata.ModelId;
+
+    public int FormatVersion => CodecEnvelope.EntropyFormatVersion;
+
+    public string ContentHash => Metadata.ContentHash;
+
+    internal EntropyModel Model => _model;
+
+    public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes)
+    {
+        for (var i = 0; i < events.Count; i++)
+            envelopes[i] = EncodeOne(events[i], recordTimestampsMs[i]);
+    }
+
+    private byte[]? EncodeOne(AnalyticsEvent e, long recordTimestampMs)
+    {
+        _side.Reset();
+        if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
+            return null;
+        var side = _side.Written;
+        _symbols.Clear();
+        EntropyModel.Symbols(_indices, side, _ends, _symbols);
+        _rans.Reset();
+        foreach (var symbol in _symbols)
+        {
+            if (symbol.Quantity is { } quantity)
+                _rans.Put(_model.Table(quantity).For(symbol.Parent), symbol.Value);
+            else
+                _rans.PutByte((byte)symbol.Value);
+        }
+        _envelope.Reset();
+        WriteHeader(_envelope);
+        _rans.Finish(Check(_indices, side, e.EventTimestampMs), _envelope);
+        _envelope.Bytes(side[..EventFeaturizer.EventIdBytes]);
+        _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 1)));
+        _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
+        return _envelope.Written.ToArray();
+    }
+
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
+    {
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            try
+            {
+                results[i] = new EnvelopeDecodeResult(DecodeOne(payloads[i].Span, recordTimestampsMs[i]), null, null);
+            }
+            catch (CodecFormatException ex)
+            {
+                results[i] = EnvelopeDecodeResult.Failure("codec_corrupt", $"corrupt codec envelope (model {ModelId}): {ex.Message}");
+            }
+        }
+    }
+
+    private AnalyticsEvent DecodeOne(ReadOnlySpan<byte> payload, long recordTimestampMs)
+    {
+        var header = new WireReader(payload);
+        if (header.Byte() != CodecEnvelope.Magic)
+            throw new CodecFormatException("not a codec envelope");
+        var versionAndMode = header.Byte();
+        if (versionAndMode >> 4 != CodecEnvelope.EntropyFormatVersion || (versionAndMode & 0xF) != Mode)
+            throw new CodecFormatException($"envelope format {versionAndMode >> 4} mode {versionAndMode & 0xF}; this model reads format {CodecEnvelope.EntropyFormatVersion} mode {Mode}");
+        header.VarUInt();
+        var rans = new RansDecoder(payload[header.Position..]);
+        foreach (var field in EntropyModel.FieldsInCodingOrder)
+            _indices[(int)field] = rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
+        var platform = _indices[(int)CodecField.Platform];
+        var template = _indices[(int)CodecField.PropertiesTemplate];
+        var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
+        var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
+        var timestampLength = Length(ref rans, CodedQuantity.TimestampLength, 0);
+        var restLength = Length(ref rans, CodedQuantity.RestLength, template);
+
+        // The coded bytes, in coding order: user head, device head, timestamp, rest.
+        _streamed.Reset();
+        var userHead = Math.Min(EntropyModel.IdHeadBytes, userLength);
+        var deviceHead = Math.Min(EntropyModel.IdHeadBytes, deviceLength);
+        var userTable = _model.Table(CodedQuantity.UserIdHead);
+        for (var p = 0; p < userHead; p++)
+            _streamed.Byte((byte)rans.Get(userTable.For(p)));
+        var deviceTable = _model.Table(CodedQuantity.DeviceIdHead);
+        for (var p = 0; p < deviceHead; p++)
+            _streamed.Byte((byte)rans.Get(deviceTable.For(EntropyModel.DeviceHeadParent(platform, p))));
+        var timestampTable = _model.Table(CodedQuantity.TimestampByte);
+        for (var p = 0; p < timestampLength; p++)
+            _streamed.Byte((byte)rans.Get(timestampTable.For(EntropyModel.TimestampParent(p))));
+        var restTable = _model.Table(CodedQuantity.RestByte);
+        for (var p = 0; p < restLength; p++)
+            _streamed.Byte((byte)rans.Get(restTable.For(EntropyModel.RestParent(template, p))));
+        if (!rans.EndedInStartState)
+            throw new CodecFormatException("the entropy-coded stream does not end where an encoder starts");
+
+        var tail = payload[(header.Position + rans.Position)..];
+        var expectedTail = EventFeaturizer.EventIdBytes + (userLength - userHead) + (deviceLength - deviceHead);
+        if (tail.Length != expectedTail)
+            throw new CodecFormatException($"{tail.Length} bytes after the coded stream, the stream announces {expectedTail}");
+        var streamed = _streamed.Written;
+        _side.Reset();
+        _side.Bytes(tail[..EventFeaturizer.EventIdBytes]);
+        var at = EventFeaturizer.EventIdBytes;
+        _side.Bytes(streamed[..userHead]);
+        _side.Bytes(tail.Slice(at, userLength - userHead));
+        at += userLength - userHead;
+        _side.Bytes(streamed.Slice(userHead, deviceHead));
+        _side.Bytes(tail.Slice(at, deviceLength - deviceHead));
+        _side.Bytes(streamed[(userHead + deviceHead)..]);
+
+        var side = _side.Written;
+        var reader = new WireReader(side);
+        var e = _featurizer.Rebuild(_indices, ref reader, recordTimestampMs);
+        if (reader.Remaining != 0)
+            throw new CodecFormatException($"{reader.Remaining} side-channel bytes after the event");
+        if (Check(_indices, side, e.EventTimestampMs) != rans.Check)
+            throw new CodecFormatException("check mismatch (the payload or its record timestamp was changed, or this consumer's model decodes differently from the producer's)");
+        return e;
+    }
+
+    private int Length(ref RansDecoder rans, CodedQuantity quantity, int parent)
+    {
+        var length = rans.Get(_model.Table(quantity).For(parent));
+        if (length < EntropyModel.LengthEscape)
+            return length;
+        length = 0;
+        for (var b = 0; b < 4; b++)
+            length |= rans.GetByte() << (8 * b);
+        if ((uint)length > EntropyModel.MaxLength)
+            throw new CodecFormatException($"{quantity} {(uint)length} out of range (limit {EntropyModel.MaxLength})");
+        return length;
+    }
+
+    private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> id) => id.Length > EntropyModel.IdHeadBytes ? id[EntropyModel.IdHeadBytes..] : [];
+
+    private void WriteHeader(WireWriter writer)
+    {
+        writer.Byte(CodecEnvelope.Magic);
+        writer.Byte((byte)((CodecEnvelope.EntropyFormatVersion << 4) | Mode));
+        writer.VarUInt((ulong)ModelId);
+    }
+
+    private uint Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, long eventTimestampMs)
+    {
+        _crc.Reset();
+        _crc.Append(MemoryMarshal.AsBytes(indices));
+        _crc.Append(side);
+        Span<byte> scalars = stackalloc byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(scalars, eventTimestampMs);
+        BinaryPrimitives.WriteInt32LittleEndian(scalars[8..], ModelId);
+        _crc.Append(scalars);
+        return _crc.GetCurrentHashAsUInt32() & RansEncoder.CheckMask;
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,239 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EventPipeline.Models.Codec;
+using EventPipeline.Stages.Codec;
+using EventPipeline.Stages.Events;
+using EventPipeline.DevTools.Events;
+
+namespace EventPipeline.Tests.Codec;
+
+/// <summary>A count-based (format 2) model trained once on the same events as <see cref="TrainedCodecFixture"/>.</summary>
+public sealed class CountCodecFixture : ArtifactFixture
+{
+    public CountCodecFixture()
+    {
+        var generator = new EventGenerator(new EventGeneratorOptions { Seed = 5 });
+        TrainingEvents = [.. Enumerable.Range(0, 12_000).Select(_ => generator.NextEvent())];
+        Metadata = EntropyTrainer.Train(TrainingEvents, 0.1, "test", Directory, _ => { });
+    }
+
+    public IReadOnlyList<AnalyticsEvent> TrainingEvents { get; }
+
+    public CodecMetadata Metadata { get; }
+}
+
+public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFixture autoencoder)
+    : IClassFixture<CountCodecFixture>, IClassFixture<TrainedCodecFixture>
+{
+    private static (byte[]?[] Envelopes, EnvelopeDecodeResult[] Results) RoundTrip(ICodecModel codec, IReadOnlyList<AnalyticsEvent> events, long[] recordTimestamps)
+    {
+        var envelopes = new byte[]?[events.Count];
+        codec.Encode(events, recordTimestamps, envelopes);
+        var results = new EnvelopeDecodeResult[events.Count];
+        codec.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)(e ?? []))], recordTimestamps, results);
+        return (envelopes, results);
+    }
+
+    private static void AssertSame(IReadOnlyList<AnalyticsEvent> events, byte[]?[] envelopes, EnvelopeDecodeResult[] results)
+    {
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.NotNull(envelopes[i]);
+            Assert.Equal(CodecEnvelope.Magic, envelopes[i]![0]);
+            Assert.Equal((CodecEnvelope.EntropyFormatVersion << 4) | EntropyCodec.Mode, envelopes[i]![1]);
+            Assert.True(results[i].Event is not null, $"event {i}: {results[i].Reason}");
+            Assert.Null(EventEquality.Difference(events[i], results[i].Event!));
+        }
+    }
+
+    private ICodecModel Load() => CodecArtifact.LoadModel(counted.Directory);
+
+    [Fact]
+    public void Generated_shifted_and_adversarial_events_round_trip_exactly_against_any_record_timestamp()
+    {
+        using var codec = Load();
+        var otherSeed = new EventGenerator(new EventGeneratorOptions { Seed = 99 });
+        var shifted = new EventGenerator(new EventGeneratorOptions { Seed = 3, Distribution = EventDistribution.Shifted });
+        var generated = Enumerable.Range(0, 2_000).Select(_ => otherSeed.NextEvent()).Concat(Enumerable.Range(0, 2_000).Select(_ => shifted.NextEvent())).ToList();
+        var (envelopes, results) = RoundTrip(codec, generated, EntropyTrainer.ProducerClock(generated));
+        AssertSame(generated, envelopes, results);
+        Assert.True(envelopes.Average(e => e!.Length) < generated.Average(e => EventJsonWriter.Write(e).Length) / 3);
+
+        var adversarial = CodecTestEvents.Adversarial(seed: 23, count: 1_500);
+        var random = new Random(4);
+        long[] edges = [long.MinValue, long.MaxValue, 0, -1];
+        var timestamps = adversarial.Select(e => random.Next(3) switch
+        {
+            0 => edges[random.Next(edges.Length)],
+            1 => random.NextInt64(),
+            _ => unchecked(e.EventTimestampMs + random.Next(-5_000, 5_000)),
+        }).ToArray();
+        (envelopes, results) = RoundTrip(codec, adversarial, timestamps);
+        AssertSame(adversarial, envelopes, results);
+    }
+
+    [Fact]
+    public void A_lone_surrogate_is_left_uncoded()
+    {
+        using var codec = Load();
+        var envelopes = new byte[]?[2];
+        codec.Encode([CodecTestEvents.Event(), CodecTestEvents.Event(e => e.DeviceId = "d\udc00")], [1, 2], envelopes);
+        Assert.NotNull(envelopes[0]);
+        Assert.Null(envelopes[1]);
+    }
+
+    [Fact]
+    public void Damaged_envelopes_and_a_changed_record_timestamp_are_codec_corrupt_never_a_wrong_event()
+    {
+        using var codec = Load();
+        var events = counted.TrainingEvents.Take(3_000).ToList();
+        var timestamps = EntropyTrainer.ProducerClock(events);
+        var envelopes = new byte[]?[events.Count];
+        codec.Encode(events, timestamps, envelopes);
+        var random = new Random(8);
+        var damaged = new List<ReadOnlyMemory<byte>>();
+        var damagedTimestamps = timestamps.ToArray();
+        for (var i = 0; i < envelopes.Length; i++)
+        {
+            var copy = envelopes[i]!.ToArray();
+            switch (random.Next(4))
+            {
+                case 0:
+                    damaged.Add(copy.AsMemory(0, random.Next(2, copy.Length)));
+                    break;
+                case 1:
+                    copy[random.Next(4, copy.Length)] ^= (byte)(1 << random.Next(8));
+                    damaged.Add(copy);
+                    break;
+                case 2:
+                    damaged.Add(copy.Concat(new byte[] { 0x42 }).ToArray());
+                    break;
+                default:
+                    // A topic with LogAppendTime: the broker rewrote the record timestamp.
+                    damaged.Add(copy);
+                    damagedTimestamps[i] += random.Next(1, 10_000);
+                    break;
+            }
+        }
+        var results = new EnvelopeDecodeResult[damaged.Count];
+        codec.Decode(damaged, damagedTimestamps, results);
+        Assert.All(results, r =>
+        {
+            Assert.Null(r.Event);
+            Assert.Equal("codec_corrupt", r.ErrorKind);
+            Assert.StartsWith($"corrupt codec envelope (model {codec.ModelId})", r.Reason);
+        });
+    }
+
+    [Fact]
+    public void The_model_id_comes_from_the_content_and_an_edited_artifact_is_refused()
+    {
+        var metadata = CodecArtifact.ReadMetadata(counted.Directory);
+        Assert.Equal(CodecMetadata.EntropyFormat, metadata.Format);
+        Assert.Equal(CodecMetadata.CountKind, metadata.Kind);
+        Assert.Equal(EntropyModel.ModelIdOf(metadata.ContentHash), metadata.ModelId);
+        Assert.InRange(metadata.ModelId, 1, 16383);
+        Assert.Equal(0, metadata.Evaluation.RoundTripMismatches);
+
+        var edited = CopyArtifact();
+        var tablesPath = Path.Combine(edited, CodecArtifact.TablesFile);
+        var tables = JsonNode.Parse(File.ReadAllText(tablesPath))!;
+        var marginal = tables["counts"]!["AppId"]!["marginal"]!.AsArray();
+        marginal[2] = marginal[2]!.GetValue<long>() + 1000;
+        File.WriteAllText(tablesPath, tables.ToJsonString());
+        var error = Assert.Throws<CodecModelException>(() => CodecArtifact.LoadModel(edited));
+        Assert.Contains($"model id {metadata.ModelId}", error.Message);
+        Assert.Contains("do not match its tables", error.Message);
+
+        var renumbered = CopyArtifact();
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(renumbered, CodecArtifact.MetadataFile)))!;
+        json["model_id"] = metadata.ModelId % 16383 + 1;
+        File.WriteAllText(Path.Combine(renumbered, CodecArtifact.MetadataFile), json.ToJsonString());
+        Assert.Throws<CodecModelException>(() => CodecArtifact.LoadModel(renumbered));
+    }
+
+    [Fact]
+    public void The_registry_refuses_one_id_with_two_contents()
+    {
+        using var real = Load();
+        var impostor = new ModelWithId(real.ModelId, "0123456789abcdef");
+        var error = Assert.Throws<CodecModelException>(() => new CodecRegistry([real, impostor]));
+        Assert.Contains($"share id {real.ModelId} with different contents", error.Message);
+    }
+
+    [Fact]
+    public void Old_format_1_envelopes_decode_beside_format_2_envelopes_with_both_models_loaded()
+    {
+        var events = counted.TrainingEvents.Skip(5_000).Take(400).ToList();
+        var timestamps = EntropyTrainer.ProducerClock(events);
+        using var registry = CodecRegistry.Load([autoencoder.Directory, counted.Directory]);
+        using var oldModel = CodecArtifact.LoadModel(autoencoder.Directory);
+        using var newModel = Load();
+        var oldEnvelopes = new byte[]?[events.Count];
+        var newEnvelopes = new byte[]?[events.Count];
+        oldModel.Encode(events, timestamps, oldEnvelopes);
+        newModel.Encode(events, timestamps, newEnvelopes);
+        // Interleaved, as on a topic during a rollout.
+        var mixed = Enumerable.Range(0, events.Count).Select(i => (ReadOnlyMemory<byte>)(i % 2 == 0 ? oldEnvelopes[i]! : newEnvelopes[i]!)).ToList();
+        var results = new EnvelopeDecodeResult[events.Count];
+        registry.Decode(mixed, timestamps, results);
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.True(results[i].Event is not null, $"event {i}: {results[i].Reason}");
+            Assert.Null(EventEquality.Difference(events[i], results[i].Event!));
+        }
+        Assert.Equal(CodecEnvelope.FormatVersion, oldEnvelopes[0]![1] >> 4);
+        Assert.Equal(CodecEnvelope.EntropyFormatVersion, newEnvelopes[1]![1] >> 4);
+    }
+
+    [Fact]
+    public void Tables_are_identical_whatever_the_parallelism_and_the_order_of_the_training_events()
+    {
+        var events = counted.TrainingEvents.Take(6_000).ToList();
+        var vocabularies = EventFeaturizer.Learn(events);
+        var timestamps = EntropyTrainer.ProducerClock(events);
+        var one = EntropyTrainer.Count(vocabularies, events, timestamps, parallelism: 1);
+        var three = EntropyTrainer.Count(vocabularies, events, timestamps, parallelism: 3);
+        var reversed = EntropyTrainer.Count(vocabularies, [.. Enumerable.Reverse(events)], [.. timestamps.Reverse()], parallelism: 7);
+        var sizes = new EventFeaturizer(vocabularies).FieldSizes;
+        var reference = new EntropyModel(one, sizes);
+        foreach (var other in new[] { new EntropyModel(three, sizes), new EntropyModel(reversed, sizes) })
+        {
+            foreach (var quantity in Enum.GetValues<CodedQuantity>())
+            {
+                var expected = reference.Table(quantity);
+                var actual = other.Table(quantity);
+                Assert.Equal(expected.Marginal.Starts.ToArray(), actual.Marginal.Starts.ToArray());
+                Assert.Equal(expected.ByParent.Keys.Order(), actual.ByParent.Keys.Order());
+                foreach (var (parent, table) in expected.ByParent)
+                    Assert.Equal(table.Starts.ToArray(), actual.ByParent[parent].Starts.ToArray());
+            }
+        }
+        Assert.Equal(EntropyModel.ContentHash("s", vocabularies, one), EntropyModel.ContentHash("s", vocabularies, three));
+    }
+
+    private string CopyArtifact()
+    {
+        var copy = Path.Combine(Path.GetTempPath(), $"codec-count-copy-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(counted.Directory))
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        return copy;
+    }
+
+    /// <summary>Another model's identity under a taken id: what the registry must refuse before decoding anything.</summary>
+    private sealed class ModelWithId(int modelId, string contentHash) : ICodecModel
+    {
+        public int ModelId => modelId;
+        public int FormatVersion => CodecEnvelope.EntropyFormatVersion;
+        public string ContentHash => contentHash;
+        public CodecMetadata Metadata => throw new NotSupportedException("only its identity is used");
+        public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes) =>
+            throw new NotSupportedException("only its identity is used");
+        public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
+            throw new NotSupportedException("only its identity is used");
+        public void Dispose()
+        {
+        }
+    }
+}
