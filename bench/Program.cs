@@ -37,6 +37,8 @@ internal static class Program
                 return MicroCommand.Run(args[1..]);
             case "codec":
                 return CodecBenchmark.Run(args[1..]);
+            case "codec-wire":
+                return CodecWireBenchmark.Run(args[1..]);
             case "codec-e2e":
                 return await CodecE2eBenchmark.RunAsync(args[1..]);
             default:
@@ -52,6 +54,7 @@ internal static class Program
                            dotnet run -c Release --project bench -- memory [--small 500000] [--large 5000000] [--partitions N] [--repeat 1] [--out perf-data]
                            dotnet run -c Release --project bench -- micro [BenchmarkDotNet args, e.g. --filter *]
                            dotnet run -c Release --project bench -- codec [--events 100000] [--repeat 3] [--model src/Models/Artifacts/codec] [--out perf-data]
+                           dotnet run -c Release --project bench -- codec-wire [--events 60000] [--rate 20000] [--linger-ms 5,50] [--partitions 64,128] [--out perf-data]
                            dotnet run -c Release --project bench -- codec-e2e [--events 400000] [--repeat 3] [--partitions 64] [--batch-size 100000] [--out perf-data]
                     """);
                 return 2;

@@ -8,11 +8,13 @@ namespace EventPipeline.Models.Codec;
 
 /// <summary>
 /// The entropy-coded event codec (envelope format 2): each event's fields, lengths and modelled side-channel bytes are
-/// rANS-coded under the count-based tables of <see cref="EntropyModel"/>; event_id and the bodies of user_id and
-/// device_id follow verbatim; the event time is a delta to the Kafka record timestamp, which every consumer has.
+/// rANS-coded under the count-based tables of <see cref="EntropyModel"/>; event_id, the bodies of user_id and
+/// device_id and the rest of the side channel follow verbatim; the event time is a delta to the Kafka record
+/// timestamp, which every consumer has.
 /// </summary>
 /// <remarks>
-/// Envelope: 0xEC | 2&lt;&lt;4 | mode 2 | varint model id | rANS stream | event_id (16) | user_id body | device_id body.
+/// Envelope: 0xEC | 2&lt;&lt;4 | mode 2 | varint model id | rANS stream | event_id (16) | user_id body | device_id body |
+/// rest of the side channel (escaped strings, property numbers; it ends with the payload).
 /// The rANS coder starts from <c>2^23 + check</c>, check = the low 23 bits of CRC-32 over the decoded indices, side
 /// channel, absolute event time and model id; a decoder that does not end in exactly that state (damaged payload, a
 /// record timestamp the broker rewrote, a model that decodes differently) rejects the envelope as codec_corrupt.
@@ -80,7 +82,38 @@ public sealed class EntropyCodec : ICodecModel
         _envelope.Bytes(side[..EventFeaturizer.EventIdBytes]);
         _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 1)));
         _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
+        _envelope.Bytes(EntropyModel.Segment(side, _ends, 4));
         return _envelope.Written.ToArray();
+    }
+
+    /// <summary>
+    /// Where the bits of <paramref name="events"/> go, per event: each coded quantity's information content under its
+    /// table (-log2 of its probability), and the verbatim bytes (event_id, id bodies) in bits. For evaluation and
+    /// the bench; the envelope adds its header and the coder's 4-byte state.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs)
+    {
+        var bits = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        var coded = 0;
+        for (var i = 0; i < events.Count; i++)
+        {
+            _side.Reset();
+            if (!_featurizer.TryFeaturize(events[i], _indices, _side, recordTimestampsMs[i], _ends))
+                continue;
+            coded++;
+            _symbols.Clear();
+            EntropyModel.Symbols(_indices, _side.Written, _ends, _symbols);
+            foreach (var symbol in _symbols)
+            {
+                var name = symbol.Quantity?.ToString() ?? "LengthEscape";
+                var table = symbol.Quantity is { } quantity ? _model.Table(quantity).For(symbol.Parent) : FrequencyTable.UniformBytes;
+                bits[name] = bits.GetValueOrDefault(name) + FrequencyTable.ScaleBits - Math.Log2(table.Frequency(symbol.Value));
+            }
+            var verbatim = EventFeaturizer.EventIdBytes + Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length
+                           + EntropyModel.Segment(_side.Written, _ends, 4).Length;
+            bits["Verbatim"] = bits.GetValueOrDefault("Verbatim") + 8.0 * verbatim;
+        }
+        return bits.ToDictionary(b => b.Key, b => Math.Round(b.Value / Math.Max(1, coded), 2));
     }
 
     public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
@@ -111,13 +144,11 @@ public sealed class EntropyCodec : ICodecModel
         foreach (var field in EntropyModel.FieldsInCodingOrder)
             _indices[(int)field] = rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
         var platform = _indices[(int)CodecField.Platform];
-        var template = _indices[(int)CodecField.PropertiesTemplate];
         var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
         var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
         var timestampLength = Length(ref rans, CodedQuantity.TimestampLength, 0);
-        var restLength = Length(ref rans, CodedQuantity.RestLength, template);
 
-        // The coded bytes, in coding order: user head, device head, timestamp, rest.
+        // The coded bytes, in coding order: user head, device head, timestamp.
         _streamed.Reset();
         var userHead = Math.Min(EntropyModel.IdHeadBytes, userLength);
         var deviceHead = Math.Min(EntropyModel.IdHeadBytes, deviceLength);
@@ -130,16 +161,13 @@ public sealed class EntropyCodec : ICodecModel
         var timestampTable = _model.Table(CodedQuantity.TimestampByte);
         for (var p = 0; p < timestampLength; p++)
             _streamed.Byte((byte)rans.Get(timestampTable.For(EntropyModel.TimestampParent(p))));
-        var restTable = _model.Table(CodedQuantity.RestByte);
-        for (var p = 0; p < restLength; p++)
-            _streamed.Byte((byte)rans.Get(restTable.For(EntropyModel.RestParent(template, p))));
         if (!rans.EndedInStartState)
             throw new CodecFormatException("the entropy-coded stream does not end where an encoder starts");
 
         var tail = payload[(header.Position + rans.Position)..];
-        var expectedTail = EventFeaturizer.EventIdBytes + (userLength - userHead) + (deviceLength - deviceHead);
-        if (tail.Length != expectedTail)
-            throw new CodecFormatException($"{tail.Length} bytes after the coded stream, the stream announces {expectedTail}");
+        var verbatimIds = EventFeaturizer.EventIdBytes + (userLength - userHead) + (deviceLength - deviceHead);
+        if (tail.Length < verbatimIds)
+            throw new CodecFormatException($"{tail.Length} bytes after the coded stream, the stream announces at least {verbatimIds}");
         var streamed = _streamed.Written;
         _side.Reset();
         _side.Bytes(tail[..EventFeaturizer.EventIdBytes]);
@@ -150,6 +178,7 @@ public sealed class EntropyCodec : ICodecModel
         _side.Bytes(streamed.Slice(userHead, deviceHead));
         _side.Bytes(tail.Slice(at, deviceLength - deviceHead));
         _side.Bytes(streamed[(userHead + deviceHead)..]);
+        _side.Bytes(tail[verbatimIds..]);
 
         var side = _side.Written;
         var reader = new WireReader(side);

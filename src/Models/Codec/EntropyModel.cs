@@ -20,11 +20,9 @@ public enum CodedQuantity
     UserIdLength,
     DeviceIdLength,
     TimestampLength,
-    RestLength,
     UserIdHead,
     DeviceIdHead,
     TimestampByte,
-    RestByte,
 }
 
 /// <summary>The count tables of an entropy-coded model (codec.tables.json), by quantity.</summary>
@@ -38,8 +36,10 @@ public sealed record EntropyTables
 /// context, and the frequency tables for each. The categorical fields are conditioned on the field they depend on
 /// most (platform, versions, country and event name on app_id; the properties template on the event name; property
 /// values on the template); the side channel's lengths and leading bytes on the field that decides their shape. The
-/// bytes that carry random identifiers (event_id, the bodies of user_id and device_id) are not modelled: they follow
-/// the coded stream verbatim, where the producer's batch compression finds a user's ids repeated.
+/// random identifiers (event_id, the bodies of user_id and device_id) and the rest of the side channel (escaped
+/// strings, property numbers) are not modelled: they follow the coded stream verbatim, where the producer's batch
+/// compression finds a user's ids and a new app's strings repeated (rANS-coding them made them unmatchable and
+/// lost more on the wire than it saved per message: docs/learned-codec.md).
 /// </summary>
 internal sealed class EntropyModel
 {
@@ -52,7 +52,6 @@ internal sealed class EntropyModel
     public const int MaxLength = 1 << 24;
 
     private const int TimestampPositions = 10;
-    private const int RestPositions = 64;
 
     private static readonly CodedQuantity[] FieldQuantities =
     [
@@ -92,7 +91,7 @@ internal sealed class EntropyModel
     public static int SymbolCount(CodedQuantity quantity, int[] fieldSizes) => quantity switch
     {
         <= CodedQuantity.PropertyValue2 => fieldSizes[(int)FieldOf(quantity)],
-        <= CodedQuantity.RestLength => LengthEscape + 1,
+        <= CodedQuantity.TimestampLength => LengthEscape + 1,
         _ => 256,
     };
 
@@ -111,7 +110,7 @@ internal sealed class EntropyModel
     /// <summary>
     /// The symbols of one featurized event in coding order. <paramref name="side"/> is its side channel and
     /// <paramref name="segmentEnds"/> the ends of event_id, user_id, device_id and timestamp in it
-    /// (<see cref="EventFeaturizer.SideSegments"/>). Whatever is not listed here (event_id, id bodies) goes verbatim.
+    /// (<see cref="EventFeaturizer.SideSegments"/>). Whatever is not listed here (event_id, id bodies, the rest) goes verbatim.
     /// </summary>
     public static void Symbols(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, ReadOnlySpan<int> segmentEnds, List<Symbol> output)
     {
@@ -120,21 +119,16 @@ internal sealed class EntropyModel
         var user = Segment(side, segmentEnds, 1);
         var device = Segment(side, segmentEnds, 2);
         var timestamp = Segment(side, segmentEnds, 3);
-        var rest = Segment(side, segmentEnds, 4);
         var platform = indices[(int)CodecField.Platform];
-        var template = indices[(int)CodecField.PropertiesTemplate];
         Length(CodedQuantity.UserIdLength, 0, user.Length, output);
         Length(CodedQuantity.DeviceIdLength, platform, device.Length, output);
         Length(CodedQuantity.TimestampLength, 0, timestamp.Length, output);
-        Length(CodedQuantity.RestLength, template, rest.Length, output);
         for (var p = 0; p < Math.Min(IdHeadBytes, user.Length); p++)
             output.Add(new Symbol(CodedQuantity.UserIdHead, p, user[p]));
         for (var p = 0; p < Math.Min(IdHeadBytes, device.Length); p++)
             output.Add(new Symbol(CodedQuantity.DeviceIdHead, DeviceHeadParent(platform, p), device[p]));
         for (var p = 0; p < timestamp.Length; p++)
             output.Add(new Symbol(CodedQuantity.TimestampByte, TimestampParent(p), timestamp[p]));
-        for (var p = 0; p < rest.Length; p++)
-            output.Add(new Symbol(CodedQuantity.RestByte, RestParent(template, p), rest[p]));
     }
 
     public static int FieldParent(CodecField field, ReadOnlySpan<int> indices) => field switch
@@ -154,7 +148,6 @@ internal sealed class EntropyModel
 
     public static int TimestampParent(int position) => Math.Min(position, TimestampPositions - 1);
 
-    public static int RestParent(int template, int position) => template * RestPositions + Math.Min(position, RestPositions - 1);
 
     /// <summary>Segment 1 user_id, 2 device_id, 3 timestamp, 4 the rest, of a side channel with these segment ends.</summary>
     public static ReadOnlySpan<byte> Segment(ReadOnlySpan<byte> side, ReadOnlySpan<int> ends, int segment) =>
