@@ -33,6 +33,8 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
     private readonly Prometheus.Counter.Child _uncoded;
     private readonly Prometheus.Counter.Child _bytesIn;
     private readonly Prometheus.Counter.Child _bytesOut;
+    private readonly Prometheus.Counter.Child _envelopesWritten;
+    private readonly Prometheus.Counter.Child _envelopeBytes;
 
     /// <param name="encoder">Not thread-safe: owned by this stage, whose single loop is its only caller.</param>
     public CodecEncodeStage(CodecEncodeStageOptions options, IEnvelopeEncoder encoder, PipelineMetrics metrics)
@@ -43,6 +45,10 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         _uncoded = metrics.StageMessages.WithLabels(StageName, "uncoded");
         _bytesIn = metrics.CodecBytes.WithLabels(StageName, "in");
         _bytesOut = metrics.CodecBytes.WithLabels(StageName, "out");
+        var model = encoder.ModelId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _envelopesWritten = metrics.CodecEnvelopes.WithLabels(StageName, model);
+        _envelopeBytes = metrics.CodecEnvelopeBytes.WithLabels(StageName, model);
+        metrics.CodecTrainedBytesPerEvent.WithLabels(model).Set(encoder.TrainedBytesPerEvent);
     }
 
     /// <remarks>Every message must carry its decoded event: route decode failures elsewhere first.</remarks>
@@ -63,13 +69,15 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         _encoder.Encode(_events, recordTimestamps, envelopes);
 
         var output = new EncodedMessage[batch.Count];
-        long bytesIn = 0, bytesOut = 0;
+        long bytesIn = 0, bytesOut = 0, envelopeCount = 0, envelopeBytes = 0;
         for (var i = 0; i < batch.Count; i++)
         {
             if (envelopes[i] is { } envelope)
             {
                 output[i] = new EncodedMessage(batch[i], envelope, Coded: true, recordTimestamps[i]);
                 _coded.Inc();
+                envelopeCount++;
+                envelopeBytes += envelope.Length;
             }
             else
             {
@@ -82,6 +90,8 @@ public sealed class CodecEncodeStage : MicroBatchStage<EncodedMessage>
         // One atomic add per batch rather than two per event.
         _bytesIn.Inc(bytesIn);
         _bytesOut.Inc(bytesOut);
+        _envelopesWritten.Inc(envelopeCount);
+        _envelopeBytes.Inc(envelopeBytes);
         envelopes.Clear();
         _events.Clear();
         return output;

@@ -55,6 +55,9 @@ public sealed class DeadLetterStage : IDisposable
     public const string PartitionHeader = "pipeline.source.partition";
     public const string OffsetHeader = "pipeline.source.offset";
 
+    /// <summary>The source record's timestamp (ms): a replay restores it, since format-2 codec envelopes are coded against it.</summary>
+    public const string TimestampHeader = "pipeline.source.timestamp";
+
     /// <summary>On a dead letter whose value was cut to fit: the original value's length in bytes.</summary>
     public const string TruncatedHeader = "pipeline.truncated.original_bytes";
 
@@ -223,6 +226,7 @@ public sealed class DeadLetterStage : IDisposable
         headers.Add(TopicHeader, Encoding.UTF8.GetBytes(message.Lease.Partition.Topic));
         headers.Add(PartitionHeader, Encoding.UTF8.GetBytes(message.Lease.Partition.Partition.Value.ToString(CultureInfo.InvariantCulture)));
         headers.Add(OffsetHeader, Encoding.UTF8.GetBytes(message.Offset.ToString(CultureInfo.InvariantCulture)));
+        headers.Add(TimestampHeader, Encoding.UTF8.GetBytes(message.TimestampMs.ToString(CultureInfo.InvariantCulture)));
         return new Message<byte[]?, byte[]> { Key = message.Key, Value = message.Value, Headers = headers };
     }
 

@@ -44,6 +44,16 @@ public sealed class PipelineMetrics : IBatchPolicyMetrics
             "Bytes through a codec stage, by stage and direction: in = the events as received, out = what the stage sends on " +
             "(envelopes, and the canonical JSON of events the model cannot code). in/out is the compression ratio on the wire.",
             new CounterConfiguration { LabelNames = ["stage", "direction"] });
+        CodecEnvelopes = factory.CreateCounter("pipeline_codec_envelopes_total",
+            "Envelopes a codec stage wrote, by model id (few values: the models of a roll-out).",
+            new CounterConfiguration { LabelNames = ["stage", "model"] });
+        CodecEnvelopeBytes = factory.CreateCounter("pipeline_codec_envelope_bytes_total",
+            "Bytes of the envelopes a codec stage wrote, by model id: over pipeline_codec_envelopes_total, the model's bytes per " +
+            "event now, to compare with pipeline_codec_model_trained_bytes_per_event (drift: a retrain signal).",
+            new CounterConfiguration { LabelNames = ["stage", "model"] });
+        CodecTrainedBytesPerEvent = factory.CreateGauge("pipeline_codec_model_trained_bytes_per_event",
+            "Bytes per event the model reached on its held-out events at training (its artifact's evaluation), by model id.",
+            new GaugeConfiguration { LabelNames = ["model"] });
         BatchTargetSize = factory.CreateGauge("pipeline_batch_target_size", "Batch size the batch policy asks for now.",
             new GaugeConfiguration { SuppressInitialValue = workerOnly });
         InsertDuration = factory.CreateHistogram("pipeline_clickhouse_insert_duration_seconds",
@@ -101,6 +111,9 @@ public sealed class PipelineMetrics : IBatchPolicyMetrics
     public Histogram BatchSize { get; }
     public Histogram CodecBatchSize { get; }
     public Counter CodecBytes { get; }
+    public Counter CodecEnvelopes { get; }
+    public Counter CodecEnvelopeBytes { get; }
+    public Gauge CodecTrainedBytesPerEvent { get; }
     public Gauge BatchTargetSize { get; }
     public Histogram InsertDuration { get; }
     public Counter ClickHouseRows { get; }

@@ -50,6 +50,8 @@ public sealed class EntropyCodec : ICodecModel
 
     public int FormatVersion => CodecEnvelope.EntropyFormatVersion;
 
+    public double TrainedBytesPerEvent => Metadata.Evaluation.BytesPerEvent;
+
     public string ContentHash => Metadata.ContentHash;
 
     internal EntropyModel Model => _model;

@@ -70,6 +70,8 @@ public sealed class EventCodec : ICodecModel
 
     public int FormatVersion => CodecEnvelope.FormatVersion;
 
+    public double TrainedBytesPerEvent => UsesNetwork ? Metadata.Evaluation.BytesPerEvent : Metadata.Evaluation.FeaturizerOnlyBytesPerEvent;
+
     public string ContentHash => Metadata.ContentHash;
 
     /// <summary>Format 1 codes the event time against the model's reference time: record timestamps are not used.</summary>

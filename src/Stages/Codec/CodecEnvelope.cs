@@ -63,6 +63,9 @@ public interface IEnvelopeEncoder
     /// <summary>The model id written into every envelope.</summary>
     int ModelId { get; }
 
+    /// <summary>Bytes per event the model reached on its held-out events at training: the baseline its drift is measured against.</summary>
+    double TrainedBytesPerEvent { get; }
+
     /// <summary>
     /// Fills <paramref name="envelopes"/>[i] for <paramref name="events"/>[i]; null where an event cannot be coded
     /// exactly (send it uncoded). Envelope i must be produced with <paramref name="recordTimestampsMs"/>[i] as its

@@ -227,6 +227,7 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         public int ModelId => modelId;
         public int FormatVersion => CodecEnvelope.EntropyFormatVersion;
         public string ContentHash => contentHash;
+        public double TrainedBytesPerEvent => 0;
         public CodecMetadata Metadata => throw new NotSupportedException("only its identity is used");
         public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes) =>
             throw new NotSupportedException("only its identity is used");

@@ -231,6 +231,12 @@ public sealed class CodecStageTests(TrainedCodecFixture trained) : IClassFixture
         Assert.Equal(encoded.Sum(e => e.Source.Value.Length), _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "in").Value);
         Assert.Equal(encoded.Sum(e => e.Payload.Length), _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "out").Value);
         Assert.True(_metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "out").Value < _metrics.CodecBytes.WithLabels(CodecEncodeStage.StageName, "in").Value / 2);
+        // Envelopes only, by model: their bytes per event against the model's trained value is the drift signal.
+        Assert.Equal(events.Count - 2, _metrics.CodecEnvelopes.WithLabels(CodecEncodeStage.StageName, "7").Value);
+        Assert.Equal(encoded.Where(e => e.Coded).Sum(e => e.Payload.Length), _metrics.CodecEnvelopeBytes.WithLabels(CodecEncodeStage.StageName, "7").Value);
+        Assert.Equal(trained.Metadata.Evaluation.BytesPerEvent, _metrics.CodecTrainedBytesPerEvent.WithLabels("7").Value);
+        // Each message goes out with the timestamp its envelope was coded against.
+        Assert.All(encoded, e => Assert.Equal(e.Source.TimestampMs, e.RecordTimestampMs));
 
         var coded = encoded.Where(e => e.Coded).ToList();
         Assert.All(coded, e => Assert.True(CodecEnvelope.IsEnvelope(e.Payload)));

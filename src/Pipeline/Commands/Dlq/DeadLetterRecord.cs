@@ -18,7 +18,7 @@ internal sealed record DeadLetterRecord
     public static readonly IReadOnlySet<string> StageHeaders = new HashSet<string>(StringComparer.Ordinal)
     {
         DeadLetterStage.StageHeader, DeadLetterStage.ReasonHeader, DeadLetterStage.KindHeader,
-        DeadLetterStage.TopicHeader, DeadLetterStage.PartitionHeader, DeadLetterStage.OffsetHeader,
+        DeadLetterStage.TopicHeader, DeadLetterStage.PartitionHeader, DeadLetterStage.OffsetHeader, DeadLetterStage.TimestampHeader,
     };
 
     public required int Partition { get; init; }
@@ -30,6 +30,9 @@ internal sealed record DeadLetterRecord
     public required string? SourceTopic { get; init; }
     public required int? SourcePartition { get; init; }
     public required long? SourceOffset { get; init; }
+
+    /// <summary>The source record's timestamp (ms), from dead letters written since it is recorded; null for older ones.</summary>
+    public long? SourceTimestampMs { get; init; }
     public required byte[]? Key { get; init; }
     public required byte[] Value { get; init; }
 
@@ -64,6 +67,7 @@ internal sealed record DeadLetterRecord
             SourceTopic = Text(DeadLetterStage.TopicHeader),
             SourcePartition = int.TryParse(Text(DeadLetterStage.PartitionHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : null,
             SourceOffset = long.TryParse(Text(DeadLetterStage.OffsetHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var o) ? o : null,
+            SourceTimestampMs = long.TryParse(Text(DeadLetterStage.TimestampHeader), NumberStyles.Integer, CultureInfo.InvariantCulture, out var t) ? t : null,
             Key = result.Message.Key,
             Value = result.Message.Value ?? [],
             OriginalHeaders = original,
@@ -77,6 +81,10 @@ internal sealed record DeadLetterRecord
         foreach (var (key, value) in OriginalHeaders)
             headers.Add(key, value);
         headers.Add(ReplayedFromHeader, Encoding.UTF8.GetBytes(Position));
-        return new Message<byte[]?, byte[]> { Key = Key, Value = Value, Headers = headers };
+        var message = new Message<byte[]?, byte[]> { Key = Key, Value = Value, Headers = headers };
+        // The original timestamp: a format-2 codec envelope decodes only with the record timestamp it was coded against.
+        if (SourceTimestampMs is { } timestamp)
+            message.Timestamp = new Timestamp(timestamp, TimestampType.CreateTime);
+        return message;
     }
 }
