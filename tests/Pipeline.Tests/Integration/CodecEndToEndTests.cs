@@ -26,10 +26,14 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
     private static readonly string[] PropertyColumns = ["screen", "level"];
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)] // mode-0 envelopes (--featurizer-only), decoded by the same worker configuration
-    public async Task Events_encoded_by_pipeline_produce_arrive_in_ClickHouse_exactly_and_bad_envelopes_are_dead_lettered_with_reasons(bool featurizerOnly)
+    [InlineData("autoencoder")]
+    [InlineData("featurizer-only")] // mode-0 envelopes (--featurizer-only), decoded by the same worker configuration
+    [InlineData("count")] // format 2, the shipped count model: the event time travels against the record timestamp
+    public async Task Events_encoded_by_pipeline_produce_arrive_in_ClickHouse_exactly_and_bad_envelopes_are_dead_lettered_with_reasons(string kind)
     {
+        var featurizerOnly = kind == "featurizer-only";
+        var model = kind == "count" ? Path.Combine(AppContext.BaseDirectory, "Artifacts", "codec-count") : trained.Directory;
+        var modelId = CodecArtifact.ReadMetadata(model).ModelId;
         const int count = 5_000;
         var topic = kafka.CreateTopic(partitions: 8);
         kafka.Cluster.CreateTopic(topic + ".dlq", 2);
@@ -49,7 +53,7 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
                 lines.Append("{\"event_id\": 42}\n"); // line 1002
         }
 
-        List<string> arguments = [PipelineProcess.PipelineDll, "produce", "--stdin", "--model", trained.Directory, "--topic", topic, "--bootstrap-servers", kafka.BootstrapServers];
+        List<string> arguments = [PipelineProcess.PipelineDll, "produce", "--stdin", "--model", model, "--topic", topic, "--bootstrap-servers", kafka.BootstrapServers];
         if (featurizerOnly)
             arguments.Add("--featurizer-only");
         var produce = await ExternalProcess.RunAsync(PipelineProcess.DotnetHost, arguments, stdin: lines.ToString(), timeout: TimeSpan.FromMinutes(3));
@@ -68,18 +72,20 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         var produced = await kafka.ReadAllAsync(topic, TimeSpan.FromSeconds(30));
         Assert.Equal(count, produced.Count);
         var envelopeModes = produced.Select(m => m.Message.Value).Where(v => v[0] == CodecEnvelope.Magic).Select(v => v[1] & 0xF).Distinct();
-        Assert.Equal([featurizerOnly ? 0 : 1], envelopeModes);
-        var producedIds = IdsOf([.. produced.Select(m => m.Message.Value)]);
+        Assert.Equal([kind switch { "featurizer-only" => 0, "autoencoder" => 1, _ => EntropyCodec.Mode }], envelopeModes);
+        var producedIds = IdsOf([.. produced.Select(m => m.Message.Value)], [.. produced.Select(m => m.Message.Timestamp.UnixTimestampMs)], model);
         Assert.Equal(expected.Keys.Order(), producedIds.Order());
         for (var i = 0; i < produced.Count; i++)
             Assert.Equal(expected[producedIds[i]].AppId, Encoding.UTF8.GetString(produced[i].Message.Key!)); // keyed by app_id
 
         // Envelopes no consumer here can read: another model's, and one cut off inside its header.
         var (unknownModel, corrupt) = BadEnvelopes();
+        if (kind == "count")
+            corrupt = produced.Select(m => m.Message.Value).First(v => CodecEnvelope.IsEnvelope(v))[..5]; // the loaded model's, its coded stream cut off
         kafka.ProduceAll(topic, [unknownModel, corrupt]);
 
         await using (var worker = RunningWorker.Start(kafka.BootstrapServers, topic, clickHouse.Server.HttpUrl, table, output,
-            new Dictionary<string, string?> { ["Codec:Models"] = trained.Directory }))
+            new Dictionary<string, string?> { ["Codec:Models"] = model }))
         {
             await RunningWorker.WaitUntilAsync(async () => await clickHouse.Server.CountAsync(table) >= count && worker.Worker.DeadLettered >= 2,
                 TimeSpan.FromMinutes(2), () => $"inserted {worker.Worker.Inserted} of {count}, dead-lettered {worker.Worker.DeadLettered} of 2");
@@ -101,7 +107,7 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         Assert.Equal(2, deadLetters.Count);
         var byKind = deadLetters.ToDictionary(l => Header(l, DeadLetterStage.KindHeader));
         Assert.Equal(unknownModel, byKind["codec_unknown_model"].Message.Value);
-        Assert.Contains("codec model 9 is not loaded here (loaded: 7)", Header(byKind["codec_unknown_model"], DeadLetterStage.ReasonHeader));
+        Assert.Contains($"codec model 9 is not loaded here (loaded: {modelId})", Header(byKind["codec_unknown_model"], DeadLetterStage.ReasonHeader));
         Assert.Equal(corrupt, byKind["codec_corrupt"].Message.Value);
         Assert.StartsWith("corrupt codec envelope", Header(byKind["codec_corrupt"], DeadLetterStage.ReasonHeader));
         Assert.All(deadLetters, l => Assert.Equal(CodecDecodeStage.FailureStage, Header(l, DeadLetterStage.StageHeader)));
@@ -212,13 +218,13 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         return (unknownModel, envelopes[1]![..3]);
     }
 
-    /// <summary>The event ids of produced messages, whichever form each went out in.</summary>
-    private List<Guid> IdsOf(IReadOnlyList<byte[]> values)
+    /// <summary>The event ids of produced messages, whichever form each went out in (format 2 with its record timestamp).</summary>
+    private List<Guid> IdsOf(IReadOnlyList<byte[]> values, IReadOnlyList<long>? recordTimestamps = null, string? model = null)
     {
-        var envelopes = values.Where(v => CodecEnvelope.IsEnvelope(v)).ToList();
-        using var registry = CodecRegistry.Load([trained.Directory]);
+        var envelopes = Enumerable.Range(0, values.Count).Where(i => CodecEnvelope.IsEnvelope(values[i])).ToList();
+        using var registry = CodecRegistry.Load([model ?? trained.Directory]);
         var results = new EnvelopeDecodeResult[envelopes.Count];
-        registry.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)e)], results);
+        registry.Decode([.. envelopes.Select(i => (ReadOnlyMemory<byte>)values[i])], [.. envelopes.Select(i => recordTimestamps?[i] ?? 0)], results);
         var json = new EventDecoder(new EventDecoderOptions());
         var next = 0;
         return [.. values.Select(v => CodecEnvelope.IsEnvelope(v) ? results[next++].Event!.EventId : json.Decode(v).Event!.EventId)];
