@@ -149,6 +149,9 @@ public sealed class EntropyCodec : ICodecModel
         var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
         var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
         var timestampLength = Length(ref rans, CodedQuantity.TimestampLength, 0);
+        // A varint is at most 10 bytes; a longer claim would make the decoder expand a few bytes into many symbols.
+        if (timestampLength > 10)
+            throw new CodecFormatException($"timestamp delta of {timestampLength} bytes (at most 10)");
 
         // The coded bytes, in coding order: user head, device head, timestamp.
         _streamed.Reset();

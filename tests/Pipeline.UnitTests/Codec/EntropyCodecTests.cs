@@ -126,6 +126,38 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
     }
 
     [Fact]
+    public void An_envelope_claiming_a_long_timestamp_is_corrupt_rather_than_expanded()
+    {
+        using var codec = (EntropyCodec)Load();
+        var featurizer = new EventFeaturizer(codec.Metadata.Vocabularies);
+        var indices = new int[EventFeaturizer.FieldCount];
+        var ends = new int[EventFeaturizer.SideSegments];
+        var side = new WireWriter();
+        Assert.True(featurizer.TryFeaturize(CodecTestEvents.Event(), indices, side, 0, ends));
+        var symbols = new List<EntropyModel.Symbol>();
+        EntropyModel.Symbols(indices, side.Written, ends, symbols);
+        // A well-formed stream under the model's own tables, but for a 200-byte timestamp delta.
+        var rans = new RansEncoder();
+        foreach (var symbol in symbols)
+        {
+            var value = symbol.Quantity == CodedQuantity.TimestampLength ? 200 : symbol.Value;
+            if (symbol.Quantity is { } quantity)
+                rans.Put(codec.Model.Table(quantity).For(symbol.Parent), value);
+            else
+                rans.PutByte((byte)value);
+        }
+        var envelope = new WireWriter();
+        envelope.Byte(CodecEnvelope.Magic);
+        envelope.Byte((CodecEnvelope.EntropyFormatVersion << 4) | EntropyCodec.Mode);
+        envelope.VarUInt((ulong)codec.ModelId);
+        rans.Finish(0, envelope);
+        var results = new EnvelopeDecodeResult[1];
+        codec.Decode([(ReadOnlyMemory<byte>)envelope.Written.ToArray()], [0L], results);
+        Assert.Equal("codec_corrupt", results[0].ErrorKind);
+        Assert.Contains("timestamp delta of 200 bytes", results[0].Reason);
+    }
+
+    [Fact]
     public void The_model_id_comes_from_the_content_and_an_edited_artifact_is_refused()
     {
         var metadata = CodecArtifact.ReadMetadata(counted.Directory);
