@@ -50,7 +50,11 @@ public sealed record ContextCounts
 /// <summary>The frequency tables of one coded quantity: one per known parent context, the marginal for the rest.</summary>
 internal sealed class ContextTable
 {
+    /// <summary>Parents are small indices (vocabulary entries, positions): looked up in an array, not hashed, per symbol.</summary>
+    private const int MaxDenseParent = 1 << 16;
+
     private readonly Dictionary<int, FrequencyTable> _byParent;
+    private readonly FrequencyTable[] _dense;
 
     public ContextTable(ContextCounts counts)
     {
@@ -58,11 +62,20 @@ internal sealed class ContextTable
             throw new CodecModelException($"count table of {counts.Symbols} symbols holds rows of another length");
         Marginal = FrequencyTable.FromCounts(counts.Marginal);
         _byParent = counts.ByParent.ToDictionary(p => p.Key, p => FrequencyTable.FromCounts(p.Value));
+        var denseParents = _byParent.Keys.Where(k => k is >= 0 and < MaxDenseParent).DefaultIfEmpty(-1).Max() + 1;
+        _dense = new FrequencyTable[denseParents];
+        Array.Fill(_dense, Marginal);
+        foreach (var (parent, table) in _byParent)
+        {
+            if (parent is >= 0 and < MaxDenseParent)
+                _dense[parent] = table;
+        }
     }
 
     public FrequencyTable Marginal { get; }
 
     public IReadOnlyDictionary<int, FrequencyTable> ByParent => _byParent;
 
-    public FrequencyTable For(int parent) => _byParent.TryGetValue(parent, out var table) ? table : Marginal;
+    public FrequencyTable For(int parent) =>
+        (uint)parent < (uint)_dense.Length ? _dense[parent] : _byParent.TryGetValue(parent, out var table) ? table : Marginal;
 }

@@ -14,9 +14,26 @@ public sealed class FrequencyTable
     /// <summary>Every byte with frequency 2^(ScaleBits-8): exactly 8 bits each, for values no model predicts.</summary>
     public static FrequencyTable UniformBytes { get; } = Uniform(256);
 
+    /// <summary>Slots per bucket of <see cref="_bucketFirst"/>: 256 buckets over the scale.</summary>
+    private const int BucketShift = ScaleBits - 8;
+
     private readonly int[] _starts;
 
-    private FrequencyTable(int[] starts) => _starts = starts;
+    /// <summary>The symbol holding the first slot of each bucket: the decoder searches only from there on.</summary>
+    private readonly ushort[] _bucketFirst;
+
+    private FrequencyTable(int[] starts)
+    {
+        _starts = starts;
+        _bucketFirst = new ushort[1 << (ScaleBits - BucketShift)];
+        var symbol = 0;
+        for (var bucket = 0; bucket < _bucketFirst.Length; bucket++)
+        {
+            while (_starts[symbol + 1] <= bucket << BucketShift)
+                symbol++;
+            _bucketFirst[bucket] = (ushort)symbol;
+        }
+    }
 
     public int SymbolCount => _starts.Length - 1;
 
@@ -78,10 +95,12 @@ public sealed class FrequencyTable
         return new FrequencyTable(starts);
     }
 
-    /// <summary>The symbol whose range holds <paramref name="slot"/> (0 &lt;= slot &lt; Scale): binary search.</summary>
+    /// <summary>The symbol whose range holds <paramref name="slot"/> (0 &lt;= slot &lt; Scale): binary search within its bucket.</summary>
     public int Find(int slot)
     {
-        int low = 0, high = _starts.Length - 2;
+        var bucket = slot >> BucketShift;
+        int low = _bucketFirst[bucket];
+        int high = bucket + 1 < _bucketFirst.Length ? _bucketFirst[bucket + 1] : _starts.Length - 2;
         while (low < high)
         {
             var mid = (low + high + 1) >> 1;
