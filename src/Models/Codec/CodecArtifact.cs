@@ -80,7 +80,7 @@ public static class CodecArtifact
     public static string EntropySchemaHash { get; } = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(
         $"featurizer-2|fields:{string.Join(',', Enum.GetNames<CodecField>())}|slots:{EventFeaturizer.ValueSlots}|segments:{EventFeaturizer.SideSegments}" +
         $"|quantities:{string.Join(',', Enum.GetNames<CodedQuantity>())}|id-head:{EntropyModel.IdHeadBytes}|scale:{FrequencyTable.ScaleBits}" +
-        $"|min-parent:{ContextCounts.MinParentObservations}|rest:verbatim|envelope:{Stages.Codec.CodecEnvelope.EntropyFormatVersion}|time:record")))[..16];
+        $"|min-parent:{ContextCounts.MinParentObservations}|rest:verbatim|strings:dotted-decimal|envelope:{Stages.Codec.CodecEnvelope.EntropyFormatVersion}|time:record")))[..16];
 
     public static readonly JsonSerializerOptions Json = new()
     {

@@ -5,19 +5,26 @@ namespace EventPipeline.Models.Codec;
 /// <summary>
 /// The side channel's string coder for values no model predicts (ids, unseen categories): one tag byte (shape in the
 /// high 3 bits, a learned prefix such as "u_" or "cmp_" in the low 5), then the body in its densest exact form:
-/// a UUID in 16 bytes, hex digits two per byte, a decimal number as a varint, anything else as UTF-8.
+/// a UUID in 16 bytes, hex digits two per byte, a decimal number as a varint, dotted decimals such as versions
+/// ("18.3.2") as a count and one varint per part (format 2 only: format-1 consumers of older builds do not know that
+/// shape), anything else as UTF-8.
 /// </summary>
 internal sealed class CompactString
 {
     private const int MaxPrefixes = 31;
     private const int MaxLength = 1 << 24;
 
-    private enum Shape : byte { Raw, HexLower, HexUpper, UuidLower, UuidUpper, Decimal }
+    private enum Shape : byte { Raw, HexLower, HexUpper, UuidLower, UuidUpper, Decimal, DottedDecimal }
+
+    private const int MaxDottedParts = 9;
+    private const int MaxDottedPartDigits = 9;
 
     private readonly Vocabulary _prefixes;
+    private readonly bool _dottedDecimals;
 
-    public CompactString(IReadOnlyList<string> prefixes)
+    public CompactString(IReadOnlyList<string> prefixes, bool dottedDecimals = false)
     {
+        _dottedDecimals = dottedDecimals;
         if (prefixes.Count > MaxPrefixes)
             throw new ArgumentException($"at most {MaxPrefixes} prefixes", nameof(prefixes));
         Prefixes = prefixes;
@@ -60,9 +67,19 @@ internal sealed class CompactString
         }
 
         var shape = Classify(utf8);
+        if (shape == Shape.Raw && _dottedDecimals && IsDottedDecimal(utf8))
+            shape = Shape.DottedDecimal;
         writer.Byte((byte)(((int)shape << 5) | prefix));
         switch (shape)
         {
+            case Shape.DottedDecimal:
+                writer.VarUInt((ulong)(utf8.Count((byte)'.') + 1));
+                foreach (var part in utf8.Split((byte)'.'))
+                {
+                    Utf8Parser.TryParse(utf8[part], out uint value, out _);
+                    writer.VarUInt(value);
+                }
+                break;
             case Shape.Decimal:
                 Utf8Parser.TryParse(utf8, out ulong number, out _);
                 writer.VarUInt(number);
@@ -132,6 +149,19 @@ internal sealed class CompactString
                     at++;
                 }
                 break;
+            case Shape.DottedDecimal:
+                var parts = reader.VarIndex(MaxDottedParts + 1, "dotted parts");
+                if (parts < 2)
+                    throw new CodecFormatException($"{parts} dotted parts");
+                for (var p = 0; p < parts; p++)
+                {
+                    if (p > 0)
+                        output.Byte((byte)'.');
+                    var part = reader.VarIndex(1_000_000_000, "dotted part");
+                    Utf8Formatter.TryFormat((uint)part, output.Reserve(10), out var partDigits);
+                    output.Truncate(output.Length - 10 + partDigits);
+                }
+                break;
             case var hexShape and (Shape.HexLower or Shape.HexUpper):
                 var length = reader.VarIndex(MaxLength, "hex length");
                 var hex = reader.Bytes((length + 1) / 2);
@@ -171,6 +201,20 @@ internal sealed class CompactString
         if (s.Length > 1 && IsAll(s, IsUpperHex))
             return Shape.HexUpper;
         return Shape.Raw;
+    }
+
+    /// <summary>2..9 decimal parts of 1..9 digits joined by '.', none with a leading zero (so that the parts spell it back exactly).</summary>
+    private static bool IsDottedDecimal(ReadOnlySpan<byte> s)
+    {
+        var parts = 0;
+        foreach (var range in s.Split((byte)'.'))
+        {
+            var part = s[range];
+            if (++parts > MaxDottedParts || part.Length is 0 or > MaxDottedPartDigits || (part[0] == '0' && part.Length > 1)
+                || !IsAll(part, static b => b is >= (byte)'0' and <= (byte)'9'))
+                return false;
+        }
+        return parts >= 2;
     }
 
     private static bool IsAll(ReadOnlySpan<byte> s, Func<byte, bool> predicate)

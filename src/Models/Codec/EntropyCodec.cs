@@ -40,7 +40,7 @@ public sealed class EntropyCodec : ICodecModel
     internal EntropyCodec(CodecMetadata metadata, EntropyTables tables)
     {
         Metadata = metadata;
-        _featurizer = new EventFeaturizer(metadata.Vocabularies);
+        _featurizer = new EventFeaturizer(metadata.Vocabularies, dottedDecimals: true);
         _model = new EntropyModel(tables, _featurizer.FieldSizes);
     }
 

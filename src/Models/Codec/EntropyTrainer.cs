@@ -102,7 +102,7 @@ public static class EntropyTrainer
 
     private static EntropyTables CountRange(FeaturizerVocabularies vocabularies, IReadOnlyList<AnalyticsEvent> events, long[] recordTimestampsMs, int start, int end)
     {
-        var featurizer = new EventFeaturizer(vocabularies);
+        var featurizer = new EventFeaturizer(vocabularies, dottedDecimals: true);
         var tables = EntropyModel.EmptyCounts(featurizer.FieldSizes);
         var indices = new int[EventFeaturizer.FieldCount];
         var ends = new int[EventFeaturizer.SideSegments];

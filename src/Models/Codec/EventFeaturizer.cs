@@ -71,7 +71,8 @@ internal sealed class EventFeaturizer
     private readonly List<PropertiesTemplate.Value> _values = [];
     private byte[] _utf8 = new byte[1024];
 
-    public EventFeaturizer(FeaturizerVocabularies vocabularies)
+    /// <param name="dottedDecimals">Code strings like "18.3.2" as numbers (format 2; format 1 keeps its wire format).</param>
+    public EventFeaturizer(FeaturizerVocabularies vocabularies, bool dottedDecimals = false)
     {
         Vocabularies = vocabularies;
         var propertyValues = new Vocabulary(vocabularies.PropertyValues);
@@ -83,7 +84,7 @@ internal sealed class EventFeaturizer
         ];
         _revenueBits = [.. vocabularies.RevenueBits];
         _revenueIndex = _revenueBits.Select((bits, i) => (bits, i)).ToDictionary(e => e.bits, e => e.i + Vocabulary.Reserved);
-        _strings = new CompactString(vocabularies.IdPrefixes);
+        _strings = new CompactString(vocabularies.IdPrefixes, dottedDecimals);
         _reference = vocabularies.ReferenceTimestampMs;
         FieldSizes = [.. Enumerable.Range(0, FieldCount).Select(f => f == (int)CodecField.Revenue ? _revenueBits.Length + Vocabulary.Reserved : _vocabularies[f].Size)];
     }

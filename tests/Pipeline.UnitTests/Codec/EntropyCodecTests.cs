@@ -59,7 +59,14 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         AssertSame(generated, envelopes, results);
         Assert.True(envelopes.Average(e => e!.Length) < generated.Average(e => EventJsonWriter.Write(e).Length) / 3);
 
-        var adversarial = CodecTestEvents.Adversarial(seed: 23, count: 1_500);
+        // Version-like strings at the edges of the dotted-decimal shape (leading zeros, empty and long parts, too many parts).
+        string[] versions = ["0.0", "01.2", "1..2", "1.2.", ".1", "999999999.1", "1000000000.1", "1.2.3.4.5.6.7.8.9", "1.2.3.4.5.6.7.8.9.10", "18.3.2", "4294967295.0"];
+        var adversarial = CodecTestEvents.Adversarial(seed: 23, count: 1_500)
+            .Concat(versions.SelectMany((v, i) => new[]
+            {
+                CodecTestEvents.Event(e => { e.AppVersion = v; e.OsVersion = versions[^(i + 1)]; e.UserId = v; }),
+                CodecTestEvents.Event(e => { e.Country = v; e.PropertiesJson = $"{{\"screen\":\"{v}\",\"v\":\"u.{v}\"}}"; e.DeviceId = "d." + v; }),
+            })).ToList();
         var random = new Random(4);
         long[] edges = [long.MinValue, long.MaxValue, 0, -1];
         var timestamps = adversarial.Select(e => random.Next(3) switch
@@ -129,7 +136,7 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
     public void An_envelope_claiming_a_long_timestamp_is_corrupt_rather_than_expanded()
     {
         using var codec = (EntropyCodec)Load();
-        var featurizer = new EventFeaturizer(codec.Metadata.Vocabularies);
+        var featurizer = new EventFeaturizer(codec.Metadata.Vocabularies, dottedDecimals: true);
         var indices = new int[EventFeaturizer.FieldCount];
         var ends = new int[EventFeaturizer.SideSegments];
         var side = new WireWriter();
