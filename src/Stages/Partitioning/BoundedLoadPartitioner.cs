@@ -9,7 +9,7 @@ namespace EventPipeline.Stages.Partitioning;
 /// mean. A key stays where it hashes until its partition fills, then overflows to the ring's next partitions: a hot key
 /// spreads over as many partitions as its load needs, a cold one keeps one.
 /// </summary>
-public sealed class BoundedLoadPartitioner : Partitioner
+public sealed class BoundedLoadPartitioner : ProducerPartitioner
 {
     public const int VirtualNodes = 64;
 
@@ -41,12 +41,17 @@ public sealed class BoundedLoadPartitioner : Partitioner
 
     public double Epsilon { get; }
 
+    /// <summary>
+    /// What a partition may hold before keys overflow past it: ceil((1 + epsilon) * m / n) as in the paper, where the
+    /// message being placed counts in m, so that with every partition at capacity someone still has room for it.
+    /// </summary>
+    public double Capacity => Math.Ceiling((1 + Epsilon) * (Load.Total + 1) / PartitionCount);
+
     public override PartitionStrategy Strategy => PartitionStrategy.BoundedLoad;
 
     protected override int Place(ReadOnlySpan<byte> key)
     {
-        // The message being placed counts in the capacity: with everything at capacity, someone still has room for it.
-        double capacity = (1 + Epsilon) * (Load.Total + 1) / PartitionCount;
+        double capacity = Capacity;
         int start = Array.BinarySearch(_ringPoints, KeyId(key));
         if (start < 0)
             start = ~start;

@@ -9,7 +9,7 @@ namespace EventPipeline.Stages.Partitioning;
 /// In shadow mode the policy decides but nothing changes (every key keeps two): its decisions are only reported.
 /// A policy that throws is dropped for good and the partitioner carries on as plain PKG (<see cref="FallbackReason"/>).
 /// </summary>
-public sealed class FanOutPartitioner : Partitioner
+public sealed class FanOutPartitioner : ProducerPartitioner
 {
     public const int DefaultFanOut = 2;
 

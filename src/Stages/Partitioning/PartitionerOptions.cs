@@ -51,7 +51,7 @@ public sealed record PartitionerOptions
     /// The partitioner for a topic of <paramref name="partitionCount"/> partitions. <paramref name="learnedPolicy"/> is
     /// required for <see cref="PartitionStrategy.Learned"/> and ignored otherwise.
     /// </summary>
-    public Partitioner Create(int partitionCount, IFanOutPolicy? learnedPolicy = null, Action<Exception>? onFallback = null) => Strategy switch
+    public ProducerPartitioner Create(int partitionCount, IFanOutPolicy? learnedPolicy = null, Action<Exception>? onFallback = null) => Strategy switch
     {
         PartitionStrategy.Hash => new HashPartitioner(partitionCount, HalfLifeMessages),
         PartitionStrategy.RoundRobin => new RoundRobinPartitioner(partitionCount, HalfLifeMessages),

@@ -8,12 +8,12 @@ namespace EventPipeline.Stages.Partitioning;
 /// key have no locality to keep and go round-robin under every strategy.
 /// Not thread-safe: a producer chooses from one thread.
 /// </summary>
-public abstract class Partitioner
+public abstract class ProducerPartitioner
 {
     private readonly long[] _sent;
     private int _nextUnkeyed;
 
-    protected Partitioner(int partitionCount, int halfLifeMessages)
+    protected ProducerPartitioner(int partitionCount, int halfLifeMessages)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitionCount, 1);
         Load = new PartitionLoad(partitionCount, halfLifeMessages);
@@ -92,7 +92,7 @@ public abstract class Partitioner
 }
 
 /// <summary>librdkafka's default for keyed messages (consistent_random): CRC-32 of the key modulo the partition count.</summary>
-public sealed class HashPartitioner(int partitionCount, int halfLifeMessages = 65_536) : Partitioner(partitionCount, halfLifeMessages)
+public sealed class HashPartitioner(int partitionCount, int halfLifeMessages = 65_536) : ProducerPartitioner(partitionCount, halfLifeMessages)
 {
     public override PartitionStrategy Strategy => PartitionStrategy.Hash;
 
@@ -100,7 +100,7 @@ public sealed class HashPartitioner(int partitionCount, int halfLifeMessages = 6
 }
 
 /// <summary>Every partition in turn, whatever the key.</summary>
-public sealed class RoundRobinPartitioner(int partitionCount, int halfLifeMessages = 65_536) : Partitioner(partitionCount, halfLifeMessages)
+public sealed class RoundRobinPartitioner(int partitionCount, int halfLifeMessages = 65_536) : ProducerPartitioner(partitionCount, halfLifeMessages)
 {
     private int _next;
 
@@ -118,7 +118,7 @@ public sealed class RoundRobinPartitioner(int partitionCount, int halfLifeMessag
 /// Partial Key Grouping: each key has two candidate partitions and each message goes to the one this producer has sent
 /// less to lately. Every key stays on at most two partitions; the balance needs no coordination between producers.
 /// </summary>
-public sealed class PartialKeyGroupingPartitioner(int partitionCount, int halfLifeMessages = 65_536) : Partitioner(partitionCount, halfLifeMessages)
+public sealed class PartialKeyGroupingPartitioner(int partitionCount, int halfLifeMessages = 65_536) : ProducerPartitioner(partitionCount, halfLifeMessages)
 {
     public override PartitionStrategy Strategy => PartitionStrategy.PartialKeyGrouping;
 
