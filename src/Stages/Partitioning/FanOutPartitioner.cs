@@ -13,12 +13,15 @@ public sealed class FanOutPartitioner : ProducerPartitioner
 {
     public const int DefaultFanOut = 2;
 
+    private const int FirstDecisionMessages = 1024;
+
     private readonly Dictionary<ulong, KeyEntry> _keys = [];
     private readonly Action<Exception>? _onFallback;
     private readonly KeyEntry[] _heavy;
     private readonly int[] _decided;
     private IFanOutPolicy? _policy;
     private int _sinceDecision;
+    private long _seen;
 
     public FanOutPartitioner(int partitionCount, IFanOutPolicy policy, PartitionStrategy strategy, bool shadow = false,
         int heavyKeyCount = 16, int decisionIntervalMessages = 16_384, int halfLifeMessages = 65_536, Action<Exception>? onFallback = null)
@@ -77,7 +80,10 @@ public sealed class FanOutPartitioner : ProducerPartitioner
 
     protected override void Recorded(ReadOnlySpan<byte> key, int partition)
     {
-        if (++_sinceDecision < DecisionIntervalMessages)
+        // The first decisions come sooner (after 1,024, 2,048, 4,096... messages, up to the interval): until then a heavy key
+        // is on two partitions, and a run's first seconds should not pay for a full interval of that.
+        _seen++;
+        if (++_sinceDecision < Math.Min(DecisionIntervalMessages, Math.Max(FirstDecisionMessages, _seen / 2)))
             return;
         _sinceDecision = 0;
         if (_policy is not null)
