@@ -138,12 +138,15 @@ internal static class PartitioningBenchmark
 
         var latencies = new List<Stages.EndToEndLatencySnapshot>();
         var rows = new double[workers.Length];
+        var owner = new Dictionary<int, int>();
         double inserts = 0;
         for (int i = 0; i < workers.Length; i++)
         {
             workers[i].ThrowIfExited();
             latencies.Add(await workers[i].LatencyAsync(interval: true, ct));
             var metrics = await workers[i].MetricsAsync(ct);
+            foreach (var partition in AssignedPartitions(metrics, topic))
+                owner[partition] = i;
             if (BenchWorker.Sum(metrics, "pipeline_kafka_offset_resets_total") is > 0 and var resets)
                 throw new InvalidOperationException($"{workers[i].Process.Name} reset {resets} offsets: it fell behind the broker's retention and skipped events; the run is not valid");
             rows[i] = BenchWorker.Sum(metrics, "pipeline_clickhouse_rows_total") - rowsBefore[i];
@@ -157,7 +160,19 @@ internal static class PartitioningBenchmark
             Math.Round(summary.KeySpread!.MeanPartitionsPerKey, 3), Math.Round(summary.KeySpread.MessageWeightedPartitionsPerKey, 3), summary.KeySpread.MaxPartitionsPerKey,
             Math.Round(rows.Max() / Math.Max(rows.Sum(), 1), 4), maxLag, p99s, p99s.Max(), latencies.Max(l => l.P50Ms ?? 0), latencies.Max(l => l.MaxMs ?? 0),
             Math.Round(options.Events / visible.TotalSeconds), Math.Round((visible - produced).TotalSeconds, 2), Math.Round(rows.Sum() / Math.Max(inserts, 1)),
+            Math.Round(summary.KeySpread.MessageWeightedOwnersPerKey(p => owner.GetValueOrDefault(p, -1)), 3),
             (summary.Partitioner as FanOutPartitioner)?.FallbackReason);
+    }
+
+    /// <summary>The partitions a worker holds: it exports a lag gauge for each (pipeline_kafka_consumer_lag{topic, partition}).</summary>
+    private static IEnumerable<int> AssignedPartitions(string metrics, string topic)
+    {
+        var prefix = $"pipeline_kafka_consumer_lag{{topic=\"{topic}\",partition=\"";
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+                yield return int.Parse(line.AsSpan(prefix.Length, line.IndexOf('"', prefix.Length) - prefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     private static async Task<BenchWorker> StartWorkerAsync(MockKafkaCluster kafka, LocalClickHouseServer server, string table, string topic, string name, int core,
