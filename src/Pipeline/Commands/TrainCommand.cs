@@ -66,7 +66,7 @@ internal static class TrainCommand
                 parse.GetValue(fromTelemetry), parse.GetValue(output)!, parse.GetValue(table), parse.GetValue(clickHouseUrl), parse.GetValue(database)!,
                 parse.GetValue(user), parse.GetValue(password), parse.GetValue(performanceTable)!, parse.GetValue(telemetryTable)!, parse.GetValue(since)),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
-        return new Command("train", "Train models.") { batcher, CodecCommand.CreateTrain() };
+        return new Command("train", "Train models.") { batcher, CodecCommand.CreateTrain(), TrainPartitionerCommand.Create() };
     }
 
     private static async Task<int> TrainBatcherAsync(BatcherRequest request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
