@@ -15,7 +15,7 @@ public static class FanOutSchema
     public const int Slots = 16;
 
     /// <summary>Bump when <see cref="FanOutReward.Reward"/> changes meaning.</summary>
-    public const string RewardVersion = "balance-spread-latency-v1";
+    public const string RewardVersion = "balance-spread-latency-v2";
 
     /// <summary>Per heavy-key slot; the last three are global and repeated in every slot so the shared MLP sees them.</summary>
     public static readonly IReadOnlyList<string> Features =
@@ -68,10 +68,12 @@ public static class FanOutSchema
 
 /// <summary>
 /// Reward of one decision, measured on the interval it acted on:
-/// -(hottest/mean - 1) - SpreadWeight * sum_k share_k * max(0, log2(fanout_k) - 1) - LatencyWeight * latency proxy.
+/// -(hottest/mean - 1) - SpreadWeight * sum_k max(share_k, 1/n) * max(0, log2(fanout_k) - 1) - LatencyWeight * latency proxy.
 /// The balance term is what fan-out is for. The spread term charges each doubling beyond PKG's two by the key's share,
 /// so that doubling pays only while it lowers the hottest partition by more than the key's share, which stops once the
-/// key's per-candidate load nears the mean (the D-Choices point): a key that is not hot has nothing to gain and pays.
+/// key's per-candidate load nears the mean (the D-Choices point). A key lighter than a mean partition (share below 1/n)
+/// has nothing to gain from spreading and is charged as if it had 1/n: charged by its tiny share alone, spreading it was
+/// almost free and the trained policy (v1 of this reward) gave cold heavy-key slots fan-outs of up to 64.
 /// Throughput has no separate term: in the consumer model it falls short exactly when a backlog (the latency term) grows.
 /// </summary>
 public sealed record FanOutReward
@@ -80,14 +82,9 @@ public sealed record FanOutReward
 
     public double LatencyWeight { get; init; } = 1.0;
 
-    /// <summary>The spread term of a decision: sum over heavy keys of share * max(0, log2(fan-out) - 1).</summary>
-    public static double SpreadOf(IReadOnlyList<HeavyKey> keys, ReadOnlySpan<int> fanOuts)
-    {
-        double spread = 0;
-        for (int i = 0; i < keys.Count; i++)
-            spread += keys[i].Share * Math.Max(0, Math.Log2(fanOuts[i]) - 1);
-        return spread;
-    }
+    /// <summary>One heavy key's part of the spread term: max(share, 1/n) * max(0, log2(fan-out) - 1).</summary>
+    public static double SpreadOf(double share, int fanOut, int partitionCount) =>
+        Math.Max(share, 1.0 / partitionCount) * Math.Max(0, Math.Log2(fanOut) - 1);
 
     public double Reward(double hottestOverMean, double spread, double latencyIntervals) =>
         -(hottestOverMean - 1) - (SpreadWeight * spread) - (LatencyWeight * latencyIntervals);

@@ -13,7 +13,7 @@ namespace EventPipeline.Host.Commands;
 /// </summary>
 internal static class TrainPartitionerCommand
 {
-    private sealed record Request(int Episodes, int Seed, int EvaluationSeeds, DirectoryInfo Output, FileInfo? EvaluationOut, Uri? ClickHouseUrl,
+    private sealed record Request(int Episodes, int Seed, int EvaluationSeeds, DirectoryInfo? Evaluate, DirectoryInfo? Output, FileInfo? EvaluationOut, Uri? ClickHouseUrl,
         string Database, string? User, string? Password, string PerformanceTable);
 
     public static Command Create()
@@ -24,7 +24,11 @@ internal static class TrainPartitionerCommand
         };
         var seed = new Option<int>("--seed") { Description = "Seed for the episodes, the sampling and the network.", DefaultValueFactory = _ => 7 };
         var evaluationSeeds = new Option<int>("--evaluation-seeds") { Description = "Seeds per evaluation cell.", DefaultValueFactory = _ => 5 };
-        var output = new Option<DirectoryInfo>("--out") { Description = $"Directory for {PartitionerArtifact.WeightsFile} and {PartitionerArtifact.MetadataFile}.", Required = true };
+        var output = new Option<DirectoryInfo?>("--out") { Description = $"Directory for {PartitionerArtifact.WeightsFile} and {PartitionerArtifact.MetadataFile}." };
+        var evaluate = new Option<DirectoryInfo?>("--evaluate")
+        {
+            Description = "Do not train: evaluate the model in this directory beside the classical strategies and print the table.",
+        };
         var table = new Option<FileInfo?>("--evaluation-out") { Description = "Also write the evaluation table here as JSON." };
         var clickHouseUrl = UrlOption.Create("--clickhouse-url", "ClickHouse HTTP URL: the evaluation is recorded in --clickhouse-table.");
         var database = new Option<string>("--clickhouse-database") { Description = "Database of the ClickHouse table.", DefaultValueFactory = _ => "default" };
@@ -36,10 +40,11 @@ internal static class TrainPartitionerCommand
         var password = new Option<string?>("--password") { Description = "ClickHouse password." };
         var command = new Command("partitioner", "Train the PPO policy that picks how many partitions each heavy key may use.")
         {
-            episodes, seed, evaluationSeeds, output, table, clickHouseUrl, database, performanceTable, user, password,
+            episodes, seed, evaluationSeeds, output, evaluate, table, clickHouseUrl, database, performanceTable, user, password,
         };
         command.SetAction((parse, cancellationToken) => TrainAsync(
-            new Request(parse.GetValue(episodes), parse.GetValue(seed), parse.GetValue(evaluationSeeds), parse.GetValue(output)!, parse.GetValue(table),
+            new Request(parse.GetValue(episodes), parse.GetValue(seed), parse.GetValue(evaluationSeeds), parse.GetValue(evaluate), parse.GetValue(output),
+                parse.GetValue(table),
                 parse.GetValue(clickHouseUrl), parse.GetValue(database)!, parse.GetValue(user), parse.GetValue(password), parse.GetValue(performanceTable)!),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
         return command;
@@ -52,6 +57,13 @@ internal static class TrainPartitionerCommand
             await stderr.WriteLineAsync("--episodes and --evaluation-seeds must be at least 1").ConfigureAwait(false);
             return 2;
         }
+        if ((request.Output is null) == (request.Evaluate is null))
+        {
+            await stderr.WriteLineAsync("give --out DIR (train a model) or --evaluate DIR (evaluate one), not both").ConfigureAwait(false);
+            return 2;
+        }
+        if (request.Evaluate is { } modelDirectory)
+            return await EvaluateAsync(modelDirectory, request.EvaluationSeeds, stdout, stderr).ConfigureAwait(false);
         using var clickHouse = request.ClickHouseUrl is { } url
             ? new ClickHouseHttpClient(url, request.Database, request.User, request.Password, TimeSpan.FromMinutes(1))
             : null;
@@ -90,11 +102,11 @@ internal static class TrainPartitionerCommand
                 Version = $"1.0.0+seed{options.Seed}.ep{options.Episodes}", SchemaHash = FanOutSchema.Hash, Slots = FanOutSchema.Slots,
                 Features = FanOutSchema.Features, Actions = FanOutSchema.Actions, RewardVersion = FanOutSchema.RewardVersion, Reward = options.Reward,
                 Ppo = options.Ppo, Seed = options.Seed, Episodes = options.Episodes,
-                TrainingCommand = $"pipeline train partitioner --out {request.Output} --seed {request.Seed} --episodes {request.Episodes} --evaluation-seeds {request.EvaluationSeeds}",
+                TrainingCommand = $"pipeline train partitioner --out {request.Output!} --seed {request.Seed} --episodes {request.Episodes} --evaluation-seeds {request.EvaluationSeeds}",
                 CreatedAt = DateTimeOffset.UtcNow.ToString("O"), TrainingSeconds = Math.Round(seconds, 2), TrainingSamples = trainer.TrainingSamples,
                 TrainingCurve = curve, EvaluationSeeds = request.EvaluationSeeds, EvaluationMessages = 64 * 16_384, Evaluation = rows, Verdict = verdict,
             };
-            PartitionerArtifact.Save(request.Output.FullName, network, metadata);
+            PartitionerArtifact.Save(request.Output!.FullName, network, metadata);
             if (request.EvaluationOut is { } tableFile)
             {
                 var summary = new { metadata.Version, metadata.CreatedAt, metadata.TrainingCommand, metadata.Reward, metadata.Verdict, Evaluation = rows };
@@ -106,17 +118,28 @@ internal static class TrainPartitionerCommand
             if (tracking is null)
                 return 0;
             var performance = ModelPerformanceReport.ForPartitioner(metadata, ModelPerformanceReport.MeasureInferenceMilliseconds(policy, 128), DateTime.UtcNow).ToList();
-            try
-            {
-                await tracking.WriteAsync(performance, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or ClickHouseServerException or TaskCanceledException)
-            {
-                await stderr.WriteLineAsync($"the model is saved, but its performance rows were not written to {tracking.Name}: {e.Message}").ConfigureAwait(false);
-                return 1;
-            }
-            stdout.WriteLine($"{performance.Count} performance rows -> {tracking.Name}");
-            return 0;
+            return await TrainCommand.RecordPerformanceAsync(tracking, performance, stdout, stderr, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private static async Task<int> EvaluateAsync(DirectoryInfo modelDirectory, int seeds, TextWriter stdout, TextWriter stderr)
+    {
+        PpoFanOutPolicy policy;
+        FanOutReward reward;
+        try
+        {
+            policy = PpoFanOutPolicy.Load(modelDirectory.FullName);
+            reward = PartitionerArtifact.ReadMetadata(modelDirectory.FullName).Reward;
+        }
+        catch (PartitionerModelException e)
+        {
+            await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+        var rows = PartitioningEvaluation.Run(policy, reward, seeds);
+        foreach (var line in PartitioningEvaluation.Format(rows))
+            stdout.WriteLine(line);
+        stdout.WriteLine($"model {policy.Version}, {seeds} seeds per cell; {PartitioningEvaluation.Verdict(rows)}");
+        return 0;
     }
 }
