@@ -139,7 +139,8 @@ internal static class TrainPartitionerCommand
         var rows = PartitioningEvaluation.Run(policy, reward, seeds);
         foreach (var line in PartitioningEvaluation.Format(rows))
             stdout.WriteLine(line);
-        stdout.WriteLine($"model {policy.Version}, {seeds} seeds per cell; {PartitioningEvaluation.Verdict(rows)}");
+        var decisionMicroseconds = ModelPerformanceReport.MeasureInferenceMilliseconds(policy, 128) * 1000;
+        stdout.WriteLine($"model {policy.Version}, {seeds} seeds per cell, one decision (16 heavy keys) {decisionMicroseconds:F1} us; {PartitioningEvaluation.Verdict(rows)}");
         return 0;
     }
 }
