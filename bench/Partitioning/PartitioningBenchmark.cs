@@ -28,7 +28,7 @@ internal static class PartitioningBenchmark
         var stateDir = Path.Combine(Path.GetTempPath(), $"bench-partitioning-{Guid.NewGuid():N}");
         var logDir = Path.Combine(stateDir, "logs");
         Directory.CreateDirectory(logDir);
-        IFanOutPolicy? learned = null; // TEMP
+        IFanOutPolicy? learned = options.Strategies.Contains("ppo") ? PpoFanOutPolicy.Load(LearnedModelPath(options)) : null;
         using var kafka = MockKafkaCluster.Start(brokers: 3);
         kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
         var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
@@ -40,7 +40,7 @@ internal static class PartitioningBenchmark
             for (var repetition = 1; repetition <= options.Repeat; repetition++)
                 runs.AddRange(await RunRepetitionAsync(kafka, server, options, repetition, learned, logDir, ct));
             var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
-            var report = PartitioningReport.Create(startedUtc, options, version, null /*TEMP*/, runs);
+            var report = PartitioningReport.Create(startedUtc, options, version, learned is PpoFanOutPolicy ppo ? ppo.Version : null, runs);
             report.Print();
             Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
             succeeded = true;

@@ -34,7 +34,7 @@ public sealed record PartitioningSimulatorOptions
 }
 
 /// <summary>
-/// Replays a workload through a real <see cref="Partitioner"/> (built by <see cref="PartitionerOptions.Create"/>, so the
+/// Replays a workload through a real <see cref="ProducerPartitioner"/> (built by <see cref="PartitionerOptions.Create"/>, so the
 /// placement is exactly the producer's) and through a <see cref="ConsumerGroupModel"/>. Keys are "app-{index}" in
 /// UTF-8, drawn from the workload's weights by a seeded <see cref="Random"/>: the same seed gives the same stream, so
 /// strategies are compared on identical messages. Everything counts messages, like the partitioners.
