@@ -33,8 +33,10 @@ internal sealed record StrategySummary(string Workload, string Strategy, int Run
     }
 }
 
+/// <param name="FailedRepetitions">Repetitions left out, with the reason (a worker that exited, rows missing).</param>
+/// <param name="WorkersKilledAfterSlowStop">Workers that had not exited 60 s after SIGTERM (after all their rows were visible) and were killed.</param>
 internal sealed record PartitioningReport(DateTime StartedUtc, Dictionary<string, object> Machine, PartitioningOptions Options, string? LearnedModelVersion,
-    string Method, List<StrategySummary> Summaries, List<PartitioningRun> Runs)
+    string Method, List<StrategySummary> Summaries, List<string> FailedRepetitions, int WorkersKilledAfterSlowStop, List<PartitioningRun> Runs)
 {
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -42,7 +44,8 @@ internal sealed record PartitioningReport(DateTime StartedUtc, Dictionary<string
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static PartitioningReport Create(DateTime startedUtc, PartitioningOptions options, string clickHouseVersion, string? learnedVersion, List<PartitioningRun> runs)
+    public static PartitioningReport Create(DateTime startedUtc, PartitioningOptions options, string clickHouseVersion, string? learnedVersion, List<PartitioningRun> runs,
+        List<string> failedRepetitions, int workersKilled)
     {
         var machine = new Dictionary<string, object>
         {
@@ -63,13 +66,17 @@ internal sealed record PartitioningReport(DateTime StartedUtc, Dictionary<string
             "most that). Throughput: events over first-produced to last-visible. Every run checks that no offset was reset, every repetition that count() " +
             "equals the events produced after the workers stopped. Repetitions use the same seed for every strategy (paired); strategies rotate their order per repetition and workload. " +
             "Medians with bootstrap 95% intervals; the differences to PKG are paired by repetition.";
-        return new PartitioningReport(startedUtc, machine, options, learnedVersion, method, summaries, runs);
+        return new PartitioningReport(startedUtc, machine, options, learnedVersion, method, summaries, failedRepetitions, workersKilled, runs);
     }
 
     public void Print()
     {
         Console.WriteLine();
-        Console.WriteLine($"Partitioning, {Options.Partitions} partitions, 2 workers, {Options.Events:N0} events at {Options.Rate:N0}/s, median of {Options.Repeat} (95% CI):");
+        Console.WriteLine($"Partitioning, {Options.Partitions} partitions, 2 workers, {Options.Events:N0} events at {Options.Rate:N0}/s, median of {Options.Repeat - FailedRepetitions.Count} (95% CI):");
+        foreach (var failure in FailedRepetitions)
+            Console.WriteLine($"  left out: {failure}");
+        if (WorkersKilledAfterSlowStop > 0)
+            Console.WriteLine($"  {WorkersKilledAfterSlowStop} workers had not exited 60 s after SIGTERM and were killed (their rows were all visible)");
         foreach (var group in Summaries.GroupBy(s => s.Workload))
         {
             Console.WriteLine($"  {group.Key}");
