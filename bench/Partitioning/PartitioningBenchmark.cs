@@ -13,8 +13,8 @@ namespace EventPipeline.Bench.Partitioning;
 /// processes in one group, each pinned to its own core, and for each workload (Zipf-skewed app_ids, a flash crowd, hot
 /// apps that move) and strategy the generator produces a run at a fixed rate with that strategy. Per run: the producer's exact messages per
 /// partition (Gini, hottest/mean), key spread, each worker's share of the rows and highest lag, each worker's exact p99
-/// (GET /latency), throughput and the drain after the load. Strategies are interleaved in a rotating order within each
-/// repetition, and a repetition's runs all get the same events (same seed), so that differences are paired.
+/// (GET /latency), throughput and the drain after the load. Strategies are interleaved in a random order within each
+/// repetition and workload, and a repetition's runs all get the same events (same seed), so that differences are paired.
 /// </summary>
 internal static class PartitioningBenchmark
 {
@@ -74,8 +74,8 @@ internal static class PartitioningBenchmark
         options.ModelPath.Length > 0 ? options.ModelPath : Path.Combine(AppContext.BaseDirectory, "Artifacts", "partitioner");
 
     /// <summary>
-    /// Two fresh workers on a fresh topic and table, then every workload and strategy once, strategies in an order that
-    /// rotates with the repetition and the workload. Each run waits for all its rows before the next starts, so each run's
+    /// Two fresh workers on a fresh topic and table, then every workload and strategy once, strategies in a random order
+    /// drawn anew for each repetition and workload. Each run waits for all its rows before the next starts, so each run's
     /// latency, lag and rows are its own.
     /// </summary>
     private static async Task<List<PartitioningRun>> RunRepetitionAsync(MockKafkaCluster kafka, LocalClickHouseServer server, PartitioningOptions options,
@@ -97,7 +97,7 @@ internal static class PartitioningBenchmark
             long visibleBefore = 0;
             for (int w = 0; w < options.Workloads.Count; w++)
             {
-                foreach (var strategy in Latency.LatencyBenchmark.Rotated([.. options.Strategies], repetition - 1 + w))
+                foreach (var strategy in Shuffled(options.Strategies, seed: (repetition * 31) + w))
                 {
                     var run = await RunOnceAsync(server, workers, $"{Database}.{table}", kafka.BootstrapServers, topic, options, options.Workloads[w], strategy,
                         repetition, learned, visibleBefore, ct);
@@ -209,6 +209,18 @@ internal static class PartitioningBenchmark
             worker.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The strategies in a seeded random order: a rotation would give each strategy the same predecessor in every
+    /// repetition, and whatever a run leaves behind (ClickHouse merging its parts, the broker's log cleaning) would then
+    /// always weigh on the same successor.
+    /// </summary>
+    internal static IEnumerable<string> Shuffled(IReadOnlyList<string> strategies, int seed)
+    {
+        var order = strategies.ToArray();
+        new Random(seed).Shuffle(order);
+        return order;
     }
 
     /// <summary>

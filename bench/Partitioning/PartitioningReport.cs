@@ -64,7 +64,7 @@ internal sealed record PartitioningReport(DateTime StartedUtc, Dictionary<string
             "Lag: each worker's pipeline_kafka_consumer_lag summed over its partitions, sampled every 250 ms, the highest. p99: each worker's " +
             "GET /latency?interval=true (exact per-row produce->acknowledged times in an HDR histogram, 1%) over the run's rows, the slower worker's (the combined p99 is at " +
             "most that). Throughput: events over first-produced to last-visible. Every run checks that no offset was reset, every repetition that count() " +
-            "equals the events produced after the workers stopped. Repetitions use the same seed for every strategy (paired); strategies rotate their order per repetition and workload. " +
+            "equals the events produced after the workers stopped. Repetitions use the same seed for every strategy (paired); the strategies run in a seeded random order per repetition and workload. " +
             "Medians with bootstrap 95% intervals; the differences to PKG are paired by repetition.";
         return new PartitioningReport(startedUtc, machine, options, learnedVersion, method, summaries, failedRepetitions, workersKilled, runs);
     }

@@ -63,7 +63,7 @@ internal static class TrainPartitionerCommand
             return 2;
         }
         if (request.Evaluate is { } modelDirectory)
-            return await EvaluateAsync(modelDirectory, request.EvaluationSeeds, stdout, stderr).ConfigureAwait(false);
+            return await EvaluateAsync(modelDirectory, request.EvaluationSeeds, request.EvaluationOut, stdout, stderr, cancellationToken).ConfigureAwait(false);
         using var clickHouse = request.ClickHouseUrl is { } url
             ? new ClickHouseHttpClient(url, request.Database, request.User, request.Password, TimeSpan.FromMinutes(1))
             : null;
@@ -122,7 +122,8 @@ internal static class TrainPartitionerCommand
         }
     }
 
-    private static async Task<int> EvaluateAsync(DirectoryInfo modelDirectory, int seeds, TextWriter stdout, TextWriter stderr)
+    private static async Task<int> EvaluateAsync(DirectoryInfo modelDirectory, int seeds, FileInfo? evaluationOut, TextWriter stdout, TextWriter stderr,
+        CancellationToken cancellationToken)
     {
         PpoFanOutPolicy policy;
         FanOutReward reward;
@@ -140,7 +141,13 @@ internal static class TrainPartitionerCommand
         foreach (var line in PartitioningEvaluation.Format(rows))
             stdout.WriteLine(line);
         var decisionMicroseconds = ModelPerformanceReport.MeasureInferenceMilliseconds(policy, 128) * 1000;
-        stdout.WriteLine($"model {policy.Version}, {seeds} seeds per cell, one decision (16 heavy keys) {decisionMicroseconds:F1} us; {PartitioningEvaluation.Verdict(rows)}");
+        var verdict = PartitioningEvaluation.Verdict(rows);
+        stdout.WriteLine($"model {policy.Version}, {seeds} seeds per cell, one decision (16 heavy keys) {decisionMicroseconds:F1} us; {verdict}");
+        if (evaluationOut is not null)
+        {
+            var summary = new { policy.Version, EvaluatedAt = DateTimeOffset.UtcNow.ToString("O"), Reward = reward, Verdict = verdict, Evaluation = rows };
+            await File.WriteAllTextAsync(evaluationOut.FullName, JsonSerializer.Serialize(summary, PartitionerArtifact.Json), cancellationToken).ConfigureAwait(false);
+        }
         return 0;
     }
 }
