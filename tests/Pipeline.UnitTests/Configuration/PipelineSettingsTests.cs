@@ -42,6 +42,16 @@ public sealed class PipelineSettingsTests
         Assert.Equal(25_000, plain.NextBatchSize(new EventPipeline.Stages.Batching.BatchPolicyInput(0, 0, 0)));
     }
 
+    [Fact]
+    public void Training_simulates_the_workers_default_insert_concurrency_and_flush_timer()
+    {
+        var worker = Load();
+        var training = new EventPipeline.Models.Batching.TrainerOptions().Simulator;
+        Assert.Equal(worker.ClickHouse.MaxConcurrentInserts, training.MaxConcurrentInserts);
+        Assert.Equal(worker.Batch.MaxLatencyMs / 1000.0, training.MaxLatencySeconds, 9);
+        Assert.Equal(worker.Batch.MaxSize, training.MaxSize);
+    }
+
     [Theory]
     [InlineData("Kafka:BootstrapServers", "", "Kafka:BootstrapServers is required")]
     [InlineData("Kafka:Topic", null, "Kafka:Topic is required")]
