@@ -105,22 +105,7 @@ internal static class PipelineRun
         }
         finally
         {
-            foreach (var worker in workers)
-            {
-                try
-                {
-                    await worker.StopAsync();
-                    if (worker.Process.HasExited && worker.Process.ExitCode != 0)
-                    {
-                        ok = false;
-                        Console.Error.WriteLine($"{worker.Process.Name} exited with {worker.Process.ExitCode}: {worker.Process.Tail}");
-                    }
-                }
-                finally
-                {
-                    worker.Dispose();
-                }
-            }
+            ok &= await StopAllAsync(workers);
         }
         var count = await server.CountAsync(qualified, ct);
         if (count != producer.Produced)
@@ -143,6 +128,45 @@ internal static class PipelineRun
     private sealed record Totals(long Produced, long Inserted, long Batches, double BatchRows);
 
     private sealed record ServerEvents(long InsertQueries, long DelayedInserts, long RejectedInserts);
+
+    /// <summary>
+    /// SIGTERM to every worker at once, then each must drain and exit 0; disposing kills one that did not. Stopping them
+    /// one by one hands the leaver's partitions to the others mid-shutdown, and on the mock broker that rebalance held a
+    /// worker past a 60 s stop in a smoke run.
+    /// </summary>
+    /// <returns>False when a worker failed or did not stop.</returns>
+    private static async Task<bool> StopAllAsync(List<BenchWorker> workers)
+    {
+        var ok = true;
+        foreach (var (worker, stopped) in workers.Zip(workers.Select(w => CaptureAsync(w.StopAsync()))).ToList())
+        {
+            if (await stopped is { } error)
+            {
+                ok = false;
+                Console.Error.WriteLine($"{worker.Process.Name}: {error.Message}");
+            }
+            else if (worker.Process.ExitCode != 0)
+            {
+                ok = false;
+                Console.Error.WriteLine($"{worker.Process.Name} exited with {worker.Process.ExitCode}: {worker.Process.Tail}");
+            }
+            worker.Dispose();
+        }
+        return ok;
+    }
+
+    private static async Task<Exception?> CaptureAsync(Task task)
+    {
+        try
+        {
+            await task;
+            return null;
+        }
+        catch (TimeoutException ex)
+        {
+            return ex;
+        }
+    }
 
     /// <summary>Saturation: how long after the overload the backlog took to fall to one second of the arrivals after it.</summary>
     private static BacklogDrain? Backlog(BenchLoad load, List<SeriesPoint> series)
