@@ -14,15 +14,17 @@ namespace EventPipeline.Bench.Partitioning;
 /// <param name="ThroughputPerSecond">Events over the time from the first produced to the last visible.</param>
 /// <param name="DrainSeconds">From the end of producing to the last row visible.</param>
 /// <param name="RowsPerInsert">Rows per insert, both workers together.</param>
+/// <param name="WorkersPerApp">Workers an app's events reached, averaged over events: 1 = each app's rows go to one worker's
+/// inserts (as hashing keeps them), 2 = every app is split between both workers' inserts.</param>
 internal sealed record PartitioningRun(
     string Workload, string Strategy, int Repetition, long Events, double Gini, double HottestOverMean, int EmptyPartitions,
     double PartitionsPerAppMean, double PartitionsPerAppWeighted, int PartitionsPerAppMax, double BusierWorkerShare,
     long[] MaxLagPerWorker, long[] P99MsPerWorker, long P99Ms, long P50Ms, long MaxMs, double ThroughputPerSecond, double DrainSeconds,
-    double RowsPerInsert, string? PolicyFallback)
+    double RowsPerInsert, double WorkersPerApp, string? PolicyFallback)
 {
     public string Describe() =>
         $"{Workload,-14} {Strategy,-13} rep {Repetition}: gini {Gini:F3} hottest/mean {HottestOverMean:F2} empty {EmptyPartitions} " +
-        $"apps on {PartitionsPerAppMean:F2} partitions (max {PartitionsPerAppMax}) busier worker {BusierWorkerShare:P0} " +
+        $"apps on {PartitionsPerAppMean:F2} partitions (max {PartitionsPerAppMax}), {WorkersPerApp:F2} workers busier worker {BusierWorkerShare:P0} " +
         $"max lag {string.Join("/", MaxLagPerWorker)} p99 {P99Ms} ms ({string.Join("/", P99MsPerWorker)}) throughput {ThroughputPerSecond:N0}/s drain {DrainSeconds:F1} s" +
         (PolicyFallback is null ? "" : $" FALLBACK: {PolicyFallback}");
 }

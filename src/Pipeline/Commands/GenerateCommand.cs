@@ -84,7 +84,8 @@ internal static class GenerateCommand
             }
             using var shutdown = new ShutdownSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
-            var limits = GenerateLimitsCheck.Before(servers, target, count, parse.GetValue(roundRobin), generatorOptions, configuration, Console.Error);
+            var limits = GenerateLimitsCheck.Before(servers, target, count, parse.GetValue(roundRobin), generatorOptions, configuration, Console.Error,
+                partitioning, learnedPolicy);
             var progress = new GenerateProgress(Console.Error, count, Console.IsErrorRedirected);
             var summary = await EventProducer.ProduceAsync(
                 new ProduceRequest(servers, target, count, generatorOptions, parse.GetValue(rate), parse.GetValue(roundRobin),

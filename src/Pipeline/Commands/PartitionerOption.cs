@@ -24,6 +24,6 @@ internal static class PartitionerOption
     public static (PartitionerOptions Options, IFanOutPolicy? LearnedPolicy) Read(ParseResult parse, IConfiguration configuration)
     {
         var (options, settings) = PartitioningSettings.Read(configuration, parse.GetValue<string?>(Name), DefaultStrategy);
-        return (options, options.Strategy == PartitionStrategy.Learned ? LearnedPartitioning.Load(settings.ModelPath) : null);
+        return (options, options.Strategy == PartitionStrategy.Learned ? LearnedPartitioning.Load(settings.ModelPath, options) : null);
     }
 }

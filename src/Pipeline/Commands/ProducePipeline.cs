@@ -43,7 +43,7 @@ internal static class ProducePipeline
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueChunks }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
         var failureReported = 0;
-        var learnedPolicy = request.Partitioning?.Strategy == PartitionStrategy.Learned ? LearnedPartitioning.Load(request.PartitionerModelPath) : null;
+        var learnedPolicy = request.Partitioning?.Strategy == PartitionStrategy.Learned ? LearnedPartitioning.Load(request.PartitionerModelPath, request.Partitioning) : null;
         using var output = StartOutput(request, metrics, learnedPolicy, logger, error =>
         {
             if (Interlocked.Exchange(ref failureReported, 1) == 0)

@@ -6,33 +6,45 @@ namespace EventPipeline.Stages.Partitioning;
 /// </summary>
 public sealed class KeySpread
 {
-    private readonly Dictionary<string, HashSet<int>> _partitionsByKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _messagesByKey = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Dictionary<int, long>> _messages = new(StringComparer.Ordinal);
 
     public void Record(string key, int partition)
     {
-        if (!_partitionsByKey.TryGetValue(key, out var partitions))
-            _partitionsByKey.Add(key, partitions = []);
-        partitions.Add(partition);
-        _messagesByKey[key] = _messagesByKey.GetValueOrDefault(key) + 1;
+        if (!_messages.TryGetValue(key, out var perPartition))
+            _messages.Add(key, perPartition = []);
+        perPartition[partition] = perPartition.GetValueOrDefault(partition) + 1;
     }
 
-    public int Keys => _partitionsByKey.Count;
+    public int Keys => _messages.Count;
 
     /// <summary>Partitions per key, averaged over keys (each key counts once).</summary>
-    public double MeanPartitionsPerKey => Keys == 0 ? 0 : _partitionsByKey.Values.Average(p => p.Count);
+    public double MeanPartitionsPerKey => Keys == 0 ? 0 : _messages.Values.Average(p => p.Count);
 
     /// <summary>Partitions per key, averaged over messages (a hot key counts as often as it is sent).</summary>
-    public double MessageWeightedPartitionsPerKey
+    public double MessageWeightedPartitionsPerKey => MessageWeighted(perPartition => perPartition.Count);
+
+    public int MaxPartitionsPerKey => Keys == 0 ? 0 : _messages.Values.Max(p => p.Count);
+
+    public IReadOnlyDictionary<string, int> PartitionsPerKey => _messages.ToDictionary(kv => kv.Key, kv => kv.Value.Count, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Consumers a key's messages reach when partitions are owned as <paramref name="ownerOf"/> says, averaged over
+    /// messages: 1 when each key is read by one consumer (its rows then arrive in that consumer's inserts only), up to the
+    /// number of consumers when a key is spread over all of them (each insert then holds a share of its rows).
+    /// </summary>
+    public double MessageWeightedOwnersPerKey(Func<int, int> ownerOf) =>
+        MessageWeighted(perPartition => perPartition.Keys.Select(ownerOf).Distinct().Count());
+
+    private double MessageWeighted(Func<Dictionary<int, long>, int> perKey)
     {
-        get
+        long total = 0;
+        double weighted = 0;
+        foreach (var perPartition in _messages.Values)
         {
-            long total = _messagesByKey.Values.Sum();
-            return total == 0 ? 0 : _partitionsByKey.Sum(kv => (double)kv.Value.Count * _messagesByKey[kv.Key]) / total;
+            long messages = perPartition.Values.Sum();
+            total += messages;
+            weighted += (double)perKey(perPartition) * messages;
         }
+        return total == 0 ? 0 : weighted / total;
     }
-
-    public int MaxPartitionsPerKey => Keys == 0 ? 0 : _partitionsByKey.Values.Max(p => p.Count);
-
-    public IReadOnlyDictionary<string, int> PartitionsPerKey => _partitionsByKey.ToDictionary(kv => kv.Key, kv => kv.Value.Count, StringComparer.Ordinal);
 }
