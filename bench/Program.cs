@@ -48,8 +48,8 @@ internal static class Program
                                  [--batch-sizes 50000,100000] [--max-concurrent-inserts 2] [--no-kcat] [--out perf-data]
                            dotnet run -c Release --project bench -- faults [--kills 20] [--events 2000000] [--partitions 256]
                                  [--guarantee ExactlyOnce|AtLeastOnce|both] [--batch-size N] [--seed 7] [--no-extra-faults] [--out perf-data]
-                           dotnet run -c Release --project bench -- batching --profile steady|diurnal|step|bursty|all [--seconds 60]
-                                 [--static-sizes 10000,20000] [--partitions 64] [--model src/Models/Artifacts/batcher] [--out perf-data]
+                           dotnet run -c Release --project bench -- batching --profile steady|diurnal|step|bursty|saturation|merge-pressure|slow-clickhouse|all
+                                 [--seconds 60] [--repeat 10] [--grid] [--static-sizes 10000,20000] [--threshold-targets-ms 500,1000] [--no-dqn] [--out perf-data]
                            dotnet run -c Release --project bench -- cpu [--small 100000] [--large 450000] [--partitions 128] [--repeat 3] [--input json|protobuf] [--out perf-data]
                            dotnet run -c Release --project bench -- latency [--max-rate N] [--backlog 450000] [--levels 25,50,75] [--repeat 3] [--seconds 30] [--out perf-data]
                            dotnet run -c Release --project bench -- memory [--small 500000] [--large 5000000] [--partitions N] [--repeat 1] [--out perf-data]
