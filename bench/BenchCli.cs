@@ -58,17 +58,31 @@ internal static class BenchCli
         }, args => FaultsOptions.Parse(args)),
         ["batching"] = new("""
             usage: dotnet run -c Release --project bench -- batching [options]
-              The batch-size policies on the real pipeline beside the simulator.
-              --profile P                 steady, diurnal, step, bursty or all (default steady)
+              The batch-size policies on the real pipeline (worker processes, exact latency from GET /latency) beside the simulator.
+              --profile P[,P]             steady, diurnal, step, bursty, saturation, merge-pressure, slow-clickhouse or all (default steady)
               --seconds N                 load per policy run, at least 15 (default 60)
+              --repeat N                  runs per policy, interleaved in a rotating order (default 10)
               --partitions N              topic partitions (default 64)
               --static-sizes N,N          static sizes to run (default: the simulator's best)
+              --threshold-targets-ms N,N  threshold fill times (Batch:TargetLatencyMs) to run (default 1000)
+              --aimd-latency-targets-ms N,N  AIMD variants that also halve on rows older than N ms at ack (default 1000)
+              --grid                      tune the baselines: the grid's static sizes, fill times and AIMD targets, no DQN
+              --no-dqn                    leave the learned policy out
+              --max-inserts-per-second X  the constraint a tuned baseline must meet (default 2)
+              --max-latency-ms N          Batch:MaxLatencyMs for every policy (default: the product's, 500)
+              --workers N                 workers sharing the table (default 1; merge-pressure 3)
+              --proxy-delay-ms N          slow-clickhouse: one-way delay each direction (default 100)
+              --proxy-bytes-per-second N  slow-clickhouse: bandwidth cap each direction (default none)
+              --parts-to-delay-insert N   merge-pressure: the table's parts_to_delay_insert (default 20)
+              --parts-to-throw-insert N   merge-pressure: the table's parts_to_throw_insert (default 60)
               --model DIR                 DQN artifact (default src/Models/Artifacts/batcher)
               --out DIR                   results directory (default perf-data)
             """, new Dictionary<string, Value>
         {
-            ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
-            ["--model"] = Value.Text, ["--out"] = Value.Text,
+            ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
+            ["--threshold-targets-ms"] = Value.IntList, ["--aimd-latency-targets-ms"] = Value.IntList, ["--grid"] = Value.None, ["--no-dqn"] = Value.None,
+            ["--max-inserts-per-second"] = Value.Double, ["--max-latency-ms"] = Value.Int, ["--workers"] = Value.Int, ["--proxy-delay-ms"] = Value.Int, ["--proxy-bytes-per-second"] = Value.Long,
+            ["--parts-to-delay-insert"] = Value.Int, ["--parts-to-throw-insert"] = Value.Int, ["--model"] = Value.Text, ["--out"] = Value.Text,
         }, args => BatchingOptions.Parse(args)),
         ["codec"] = new("""
             usage: dotnet run -c Release --project bench -- codec [options]

@@ -1,15 +1,14 @@
-using System.Globalization;
-using System.Text.Json;
-using EventPipeline.Host;
+using EventPipeline.Bench.Latency;
 using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Batching;
-using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Bench.Batching;
 
 /// <summary>
-/// Runs the real pipeline once per policy on the same offered load (per profile), beside the simulator's
-/// prediction for that policy and load, and judges the DQN against the issue's target.
+/// The batch-size policies on the real pipeline, per profile: every policy run <c>--repeat</c> times, the policies
+/// taking turns in a rotating order so that drift of the shared machine favours none, with the simulator's prediction
+/// for the same policy and load beside them. <c>--grid</c> tunes the baselines instead (static sizes, threshold fill
+/// times, AIMD latency targets) and names the best of each under the inserts/s constraint.
 /// </summary>
 internal static class BatchingBenchmark
 {
@@ -17,10 +16,11 @@ internal static class BatchingBenchmark
     {
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
-        using var loggerFactory = Logging.Create(minimum: LogLevel.Warning);
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-clickhouse-{Guid.NewGuid():N}");
-        var server = await LocalClickHouseServer.StartAsync(stateDir, new LocalClickHouseOptions(), ct);
+        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-batching-{Guid.NewGuid():N}");
+        var logDir = Path.Combine(stateDir, "logs");
+        Directory.CreateDirectory(logDir);
+        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), new LocalClickHouseOptions(), ct);
         var failed = false;
         try
         {
@@ -28,123 +28,66 @@ internal static class BatchingBenchmark
             var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
             foreach (var profile in options.Profiles)
             {
+                var startedUtc = DateTime.UtcNow;
                 var load = BenchLoad.Create(profile, options.Seconds);
-                Console.WriteLine($"== {profile}: {load.Description}, {options.Seconds} s, {load.TotalEvents():N0} events per policy");
-                var (specs, sweep, staticChoice) = Policies(options, cost, load);
-                var results = new List<MeasuredPolicy>();
-                foreach (var spec in specs)
+                var setup = ProfileSetup.For(profile, options);
+                var (specs, sweep) = Policies(options, cost, load);
+                var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(cost, load, options.MaxLatencyMs, s.ForSimulator));
+                Console.WriteLine($"== {profile}: {load.Description}; {setup.Describe()}; {options.Seconds} s, {load.TotalEvents():N0} events per run; " +
+                    $"{specs.Count} policies x {options.Repeat} repetitions");
+                var runs = new List<PolicyRun>();
+                for (var repetition = 1; repetition <= options.Repeat; repetition++)
                 {
-                    GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                    var simulated = BatchingSimulation.Predict(cost, load, spec.ForSimulator);
-                    var (result, ok) = await PipelineRun.RunAsync(options, load, spec, simulated, server, loggerFactory, ct);
-                    failed |= !ok;
-                    results.Add(result);
-                    Console.WriteLine($"  {spec.Name,-14} measured {result.Measured.Row()}   simulated {result.Simulated.Row()}   drain {result.DrainSeconds:F1} s{(ok ? "" : "  FAILED")}");
-                    await Task.Delay(1000, ct);
+                    foreach (var (order, spec) in LatencyBenchmark.Rotated([.. specs], repetition - 1).Index())
+                    {
+                        var run = await PipelineRun.RunAsync(options, load, setup, spec, repetition, order, server, logDir, ct);
+                        failed |= !run.Ok;
+                        runs.Add(run);
+                        Console.WriteLine($"  [{repetition}] {spec.Name,-20} {run.Measured.Row()}  parts<= {run.MaxActiveParts,4}  drain {run.DrainSeconds,5:F1} s" +
+                            (run.Backlog is { } b ? $"  backlog {b.PeakBacklogRows:N0} drained in {b.SecondsToDrain?.ToString("F0") ?? "-"} s (p99 <= {b.HighestP99MsWhileDraining} ms)" : "") +
+                            (run.Ok ? "" : "  FAILED"));
+                    }
                 }
-                if (options.StaticSizes.Length > 0)
+                var simulator = new
                 {
-                    // The real sweep: keep the best measured static size, drop the others from the table (they stay in the JSON).
-                    staticChoice = BestStatic(results.Where(r => r.Policy.StartsWith("static-", StringComparison.Ordinal)), r => r.Measured)!.Policy + " (measured sweep)";
-                }
-                var report = BatchingReport.Create(options, load, version, cost, results, sweep, staticChoice);
+                    cost_model = $"a={cost.A:G4} s + b={cost.B:G4} s/row + d={cost.D:G4} s/row per other insert (R2 {cost.R2:F2}, {cost.ServerVersion})",
+                    max_concurrent_inserts = 2, max_latency_s = (options.MaxLatencyMs ?? new EventPipeline.Host.Configuration.BatchSettings().MaxLatencyMs) / 1000.0,
+                    models = "neither Kafka, decode, a proxy's delay, other workers nor merges",
+                };
+                var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, specs, simulated, runs, sweep);
                 report.Print();
-                var written = report.Write(options.OutputDirectory);
-                BatchingChart.Save(report, Path.Combine(options.OutputDirectory, $"batching-{profile}-latest.png"));
-                Console.WriteLine($"Wrote {string.Join(", ", written)}, batching-{profile}-latest.png");
+                Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
             }
+            if (failed)
+                Console.Error.WriteLine($"Some runs failed their checks; the worker logs are kept in {logDir}");
             return failed ? 1 : 0;
         }
         finally
         {
             await server.DisposeAsync();
-            Directory.Delete(stateDir, recursive: true);
+            if (!failed)
+                Directory.Delete(stateDir, recursive: true);
         }
     }
 
-    private static (List<PolicySpec> Specs, List<object> Sweep, string StaticChoice) Policies(BatchingOptions options, InsertCostModel cost, BenchLoad load)
+    private static (List<PolicySpec> Specs, List<object> Sweep) Policies(BatchingOptions options, InsertCostModel cost, BenchLoad load)
     {
-        var sweep = BatcherSchema.Actions.Select(size => (Size: size, Numbers: BatchingSimulation.Predict(cost, load, _ => new EventPipeline.Stages.Batching.StaticBatchSizePolicy(size)))).ToList();
+        var sweep = BatcherSchema.Actions.Select(size => (Size: size, Numbers: BatchingSimulation.Predict(cost, load, options.MaxLatencyMs, _ => new EventPipeline.Stages.Batching.StaticBatchSizePolicy(size)))).ToList();
         var specs = new List<PolicySpec>();
-        string choice;
         if (options.StaticSizes.Length > 0)
-        {
-            specs.AddRange(options.StaticSizes.Select(s => PolicySpec.Static(s, "measured sweep")));
-            choice = "measured sweep";
-        }
+            specs.AddRange(options.StaticSizes.Select(s => PolicySpec.Static(s, options.Grid ? "grid" : "given")));
         else
         {
-            var best = BestStatic(sweep, s => s.Numbers).Size;
-            specs.Add(PolicySpec.Static(best, "the simulator's best static size for this load"));
-            choice = $"static-{best} (simulator: lowest p99 with <= 2 inserts/s)";
+            // The simulator's best: lowest p99 within the inserts/s limit, else the fewest inserts/s.
+            var within = sweep.Where(s => s.Numbers.InsertsPerSecond <= options.MaxInsertsPerSecond).ToList();
+            var best = within.Count > 0 ? within.MinBy(s => s.Numbers.P99Ms) : sweep.MinBy(s => s.Numbers.InsertsPerSecond);
+            specs.Add(PolicySpec.Static(best.Size, "the simulator's best static size for this load"));
         }
+        specs.AddRange(options.ThresholdTargetsMs.Select(PolicySpec.Threshold));
         specs.Add(PolicySpec.Aimd);
-        specs.Add(PolicySpec.Threshold);
-        specs.Add(PolicySpec.Dqn(options.ModelPath));
-        return (specs, [.. sweep.Select(s => new { policy = $"static-{s.Size}", simulated = s.Numbers })], choice);
-    }
-
-    /// <summary>Lowest p99 among the sizes with at most 2 inserts/s (the issue's limit); the fewest inserts/s if none qualifies.</summary>
-    private static T? BestStatic<T>(IEnumerable<T> candidates, Func<T, PolicyNumbers> numbers)
-    {
-        var list = candidates.ToList();
-        var within = list.Where(c => numbers(c).InsertsPerSecond <= 2.0).ToList();
-        return within.Count > 0 ? within.MinBy(c => numbers(c).P99Ms) : list.MinBy(c => numbers(c).InsertsPerSecond);
-    }
-}
-
-internal sealed record BatchingReport(
-    string Profile, string LoadDescription, int Seconds, string ClickHouseVersion, string StartedUtc, string StaticChoice,
-    object Simulator, List<object> StaticSweepSimulated, List<MeasuredPolicy> Policies, Verdict Verdict)
-{
-    public static BatchingReport Create(BatchingOptions options, BenchLoad load, string version, InsertCostModel cost, List<MeasuredPolicy> results,
-        List<object> sweep, string staticChoice) =>
-        new(load.Name, load.Description, options.Seconds, version, DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture), staticChoice,
-            new { cost_model = $"a={cost.A:G4} s + b={cost.B:G4} s/row + d={cost.D:G4} s/row per other insert (R2 {cost.R2:F2}, {cost.ServerVersion})", max_concurrent_inserts = 2, max_latency_s = 1.0 },
-            sweep, results, Verdict.Judge(load.Name, results));
-
-    public void Print()
-    {
-        Console.WriteLine($"{Profile}: {LoadDescription}");
-        Console.WriteLine($"{"policy",-15}| measured: {"ev/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"ins/s",7} | simulated: {"ev/s",9} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"ins/s",7}");
-        foreach (var p in Policies)
-            Console.WriteLine($"{p.Policy,-15}|           {p.Measured.Row()} |            {p.Simulated.Row()}");
-        Console.WriteLine($"verdict: {Verdict.Summary}");
-    }
-
-    public List<string> Write(string directory)
-    {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
-        var latest = Path.Combine(directory, $"batching-{Profile}-latest.json");
-        File.WriteAllText(latest, json);
-        return [latest];
-    }
-}
-
-/// <summary>The issue's target: on bursty and diurnal the DQN cuts p99 by >= 15% at equal or higher throughput than the
-/// best baseline (lowest measured p99 among static, AIMD and threshold); at steady load it makes <= 2 inserts/s.</summary>
-internal sealed record Verdict(string BestBaseline, double? DqnP99ChangePercent, bool? Met, string Summary)
-{
-    public static Verdict Judge(string profile, List<MeasuredPolicy> results)
-    {
-        var dqn = results.SingleOrDefault(r => r.Policy == "dqn");
-        var baselines = results.Where(r => r.Policy != "dqn").ToList();
-        if (dqn is null || baselines.Count == 0)
-            return new("", null, null, "no DQN or baseline run");
-        var best = baselines.MinBy(r => r.Measured.P99Ms)!;
-        var change = Math.Round(100 * (dqn.Measured.P99Ms - best.Measured.P99Ms) / best.Measured.P99Ms, 1);
-        // Throughput: the offered load is the same, so "equal" allows 1% of noise.
-        var throughputOk = dqn.Measured.EventsPerSecond >= 0.99 * best.Measured.EventsPerSecond;
-        bool? met = profile switch
-        {
-            "bursty" or "diurnal" => change <= -15 && throughputOk,
-            "steady" => dqn.Measured.InsertsPerSecond <= 2.0,
-            _ => null,
-        };
-        var outcome = met is null ? "not defined for this profile" : met.Value ? "MET" : "NOT MET";
-        var summary = string.Create(CultureInfo.InvariantCulture,
-            $"best baseline {best.Policy} p99 {best.Measured.P99Ms:F0} ms; dqn p99 {dqn.Measured.P99Ms:F0} ms ({change:+0.0;-0.0}%), throughput {dqn.Measured.EventsPerSecond:N0} vs {best.Measured.EventsPerSecond:N0} ev/s, {dqn.Measured.InsertsPerSecond:F2} inserts/s; target {outcome}");
-        return new(best.Policy, change, met, summary);
+        specs.AddRange(options.AimdRowLatencyTargetsMs.Select(PolicySpec.AimdRowLatency));
+        if (options.IncludeDqn)
+            specs.Add(PolicySpec.Dqn(options.ModelPath));
+        return (specs, [.. sweep.Select(s => new { policy = $"static-{s.Size}", simulated = s.Numbers })]);
     }
 }

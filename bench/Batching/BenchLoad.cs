@@ -4,17 +4,23 @@ namespace EventPipeline.Bench.Batching;
 
 /// <summary>
 /// The offered load of one profile in absolute events/s over <c>seconds</c>: the producer follows it and the
-/// simulator is asked about the same function. Peaks stay at 40k/s, below what this pipeline sustains on 2 cores
-/// (60-90k/s), so that latency measures batching, not a backlog.
+/// simulator is asked about the same function. The first four peak at 40k/s, below what this pipeline sustains on 2
+/// cores (60-90k/s), so that latency measures batching, not a backlog; the last three are where batch size should
+/// matter: saturation (arrivals above capacity, then a backlog to drain), merge-pressure (several workers, one table,
+/// low part limits) and slow-clickhouse (every insert pays a delayed round trip; see <see cref="ProfileSetup"/>).
 /// </summary>
 internal sealed class BenchLoad
 {
-    public static readonly string[] Names = ["steady", "diurnal", "step", "bursty"];
+    public static readonly string[] Names = ["steady", "diurnal", "step", "bursty", "saturation", "merge-pressure", "slow-clickhouse"];
+
+    /// <summary>The saturation profile's rate above capacity, and the rate it falls to.</summary>
+    public const double SaturationRate = 100_000, AfterSaturationRate = 10_000;
 
     private readonly Func<double, double> _rate;
 
-    private BenchLoad(string name, double seconds, Func<double, double> rate, string description)
+    private BenchLoad(string name, double seconds, Func<double, double> rate, string description, double? overloadEndsSeconds = null)
     {
+        OverloadEndsSeconds = overloadEndsSeconds;
         Name = name;
         Seconds = seconds;
         _rate = rate;
@@ -24,6 +30,9 @@ internal sealed class BenchLoad
     public string Name { get; }
     public double Seconds { get; }
     public string Description { get; }
+
+    /// <summary>When the arrivals fall below capacity after an overload (saturation); null for the others.</summary>
+    public double? OverloadEndsSeconds { get; }
 
     public double Rate(double t) => t < 0 || t >= Seconds ? 0 : _rate(t);
 
@@ -46,6 +55,10 @@ internal sealed class BenchLoad
         "step" => new(name, seconds, t => t < seconds / 3 || t >= 2 * seconds / 3 ? 5_000 : 35_000,
             "5k/s, then 35k/s for the middle third, then 5k/s"),
         "bursty" => Bursty(name, seconds),
+        "saturation" => new(name, seconds, t => t < 0.4 * seconds ? SaturationRate : AfterSaturationRate,
+            $"{SaturationRate:N0}/s (above capacity) for the first 40%, then {AfterSaturationRate:N0}/s while the backlog drains", 0.4 * seconds),
+        "merge-pressure" => new(name, seconds, _ => 30_000, "constant 30k/s into one table from several workers, low part limits"),
+        "slow-clickhouse" => new(name, seconds, _ => 20_000, "constant 20k/s through a delaying proxy in front of ClickHouse"),
         _ => throw new ArgumentException($"unknown profile '{name}'", nameof(name)),
     };
 

@@ -1,194 +1,224 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
-using EventPipeline.Bench.E2e;
-using EventPipeline.Host;
-using EventPipeline.Host.Configuration;
 using EventPipeline.DevTools.LocalServers;
+using EventPipeline.Host;
 using EventPipeline.Stages;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Bench.Batching;
 
 /// <summary>
-/// One policy on the real pipeline: a fresh mock Kafka cluster and table, the worker started and assigned first,
-/// then the paced producer, sampled once a second, until every produced row is inserted.
+/// One policy on the real pipeline: a fresh mock Kafka cluster and table, the worker(s) as production runs them
+/// (<c>pipeline run</c> processes, one consumer group) started and assigned every partition first, then the paced
+/// producer, sampled once a second (/metrics, /latency?interval=true, system.parts), until every produced row is in.
+/// A fresh worker per run makes its cumulative /latency exactly this run's rows.
 /// </summary>
-internal static partial class PipelineRun
+internal static class PipelineRun
 {
-    public static async Task<(MeasuredPolicy Result, bool Ok)> RunAsync(BatchingOptions options, BenchLoad load, PolicySpec spec, PolicyNumbers simulated,
-        LocalClickHouseServer server, ILoggerFactory loggerFactory, CancellationToken ct)
+    private const string Database = "bench";
+    private const string Topic = "events";
+
+    public static async Task<PolicyRun> RunAsync(BatchingOptions options, BenchLoad load, ProfileSetup setup, PolicySpec spec, int repetition, int order,
+        LocalClickHouseServer server, string logDir, CancellationToken ct)
     {
         using var kafka = MockKafkaCluster.Start(brokers: 1);
         kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-        const string topic = "events";
-        kafka.CreateTopic(topic, options.Partitions);
-        kafka.CreateTopic(topic + ".dlq", 4);
-        var table = E2eContext.Unique("batching");
-        await server.QueryAsync($"DROP TABLE IF EXISTS bench.{table}", ct);
-        await server.QueryAsync(EventsTable.CreateStatement($"bench.{table}"), ct);
-        var values = new Dictionary<string, string?>
-        {
-            ["Kafka:BootstrapServers"] = kafka.BootstrapServers,
-            ["Kafka:Topic"] = topic,
-            ["Kafka:GroupId"] = E2eContext.Unique("bench_batching"),
-            ["ClickHouse:Url"] = server.HttpUrl.ToString(),
-            ["ClickHouse:Database"] = "bench",
-            ["ClickHouse:Table"] = table,
-            ["Metrics:Port"] = "0",
-        };
-        foreach (var (key, value) in spec.Settings)
-            values[key] = value;
-        var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
-        var metrics = new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry());
-        var dayClock = new Stopwatch();
-        var policy = spec.ForWorker(metrics, loggerFactory.CreateLogger("EventPipeline.BatchPolicy"), () => dayClock.Elapsed.TotalSeconds / load.Seconds % 1.0);
-        var worker = new PipelineWorker(settings, metrics, loggerFactory, policy);
-        var insertQueriesBefore = await SystemEventAsync(server, "InsertQuery", ct);
-        var partsBefore = await PartsCreatedAsync(server, ct);
-        using var stop = new CancellationTokenSource();
-        var running = Task.Run(() => worker.RunAsync(stop.Token), CancellationToken.None);
+        kafka.CreateTopic(Topic, options.Partitions);
+        kafka.CreateTopic(Topic + ".dlq", 4);
+        var table = $"batching_{Guid.NewGuid():N}"[..18];
+        var qualified = $"{Database}.{table}";
+        await server.QueryAsync(EventsTable.CreateStatement(qualified) + (setup.TableSettings.Length > 0 ? $"\nSETTINGS {setup.TableSettings}" : ""), ct);
+        await using var proxy = setup.ProxyDelay is { } delay
+            ? DelayingTcpProxy.Start(new DelayingTcpProxyOptions
+            {
+                TargetHost = "127.0.0.1", TargetPort = server.HttpPort, UpstreamDelay = delay, DownstreamDelay = delay, BytesPerSecond = setup.ProxyBytesPerSecond,
+            })
+            : null;
+        var clickHouseUrl = proxy?.Wrap(server.HttpUrl) ?? server.HttpUrl;
+        // One group for all workers: they split the partitions, as replicas of one deployment do.
+        string[] settings =
+        [
+            .. spec.Arguments, $"Kafka:GroupId=bench_batching_{Guid.NewGuid():N}",
+            .. options.MaxLatencyMs is { } maxLatency ? [$"Batch:MaxLatencyMs={maxLatency.ToString(CultureInfo.InvariantCulture)}"] : Array.Empty<string>(),
+            // Several members: a short session makes the mock's rebalances settle in seconds (as the partitioning bench does).
+            .. setup.Workers > 1 ? ["Kafka:Properties:session.timeout.ms=6000", "Kafka:Properties:heartbeat.interval.ms=500"] : Array.Empty<string>(),
+        ];
+        var workers = Enumerable.Range(0, setup.Workers).Select(i => BenchWorker.Start(kafka.BootstrapServers, Topic, clickHouseUrl, Database, table,
+            $"{spec.Name}-r{repetition}-w{i}", Path.Combine(logDir, $"{load.Name}-{spec.Name}-r{repetition}-w{i}.log"), settings)).ToList();
+        var before = await ServerEventsAsync(server, ct);
         var producer = new PacedProducer();
         var series = new List<SeriesPoint>();
         var ok = true;
         double drain = double.NaN, finished = 0;
+        IReadOnlyList<EndToEndLatencySnapshot> cumulative = [];
+        var lastMetrics = new List<string>();
         try
         {
-            var assigned = Stopwatch.StartNew();
-            while (worker.AssignedPartitions < options.Partitions)
-            {
-                if (assigned.Elapsed > TimeSpan.FromSeconds(30) || running.IsCompleted)
-                    throw new TimeoutException($"the worker has {worker.AssignedPartitions} of {options.Partitions} partitions after 30 s ({running.Status})");
-                await Task.Delay(50, ct);
-            }
-            dayClock.Start();
-            var producing = Task.Run(() => producer.RunAsync(kafka.BootstrapServers, topic, options.Partitions, load, ct), ct);
-            var previous = new Sample(0, 0, 0, 0, Buckets(metrics));
+            await Task.WhenAll(workers.Select(w => w.WaitReadyAsync(TimeSpan.FromMinutes(1), ct)));
+            await WaitAssignedAsync(workers, options.Partitions, ct);
+            var clock = Stopwatch.StartNew();
+            var producing = Task.Run(() => producer.RunAsync(kafka.BootstrapServers, Topic, options.Partitions, load, ct), ct);
+            var previous = new Totals(0, 0, 0, 0);
             var next = 1.0;
             while (true)
             {
-                var wait = next - dayClock.Elapsed.TotalSeconds;
+                var wait = next - clock.Elapsed.TotalSeconds;
                 if (wait > 0)
                     await Task.Delay(TimeSpan.FromSeconds(wait), ct);
-                var now = dayClock.Elapsed.TotalSeconds;
-                var current = new Sample(producer.Produced, worker.Inserted, (long)metrics.BatchSize.Count, metrics.BatchSize.Sum, Buckets(metrics));
+                var now = clock.Elapsed.TotalSeconds;
+                var produced = producer.Produced;
+                lastMetrics = [.. await Task.WhenAll(workers.Select(w => w.MetricsAsync(ct)))];
+                var latency = await Task.WhenAll(workers.Select(w => w.LatencyAsync(interval: true, ct)));
+                var current = new Totals(produced, (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_clickhouse_rows_total")),
+                    (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_count")), lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_sum")));
                 var seconds = now - (next - 1.0);
                 var batches = current.Batches - previous.Batches;
                 series.Add(new SeriesPoint(Math.Round(now, 2), Math.Round((current.Produced - previous.Produced) / seconds), Math.Round((current.Inserted - previous.Inserted) / seconds),
-                    batches, batches > 0 ? Math.Round((current.BatchRows - previous.BatchRows) / batches) : null, metrics.BatchTargetSize.Value,
-                    Quantile(previous.LatencyBuckets, current.LatencyBuckets, 0.99)));
+                    batches, batches > 0 ? Math.Round((current.BatchRows - previous.BatchRows) / batches) : null,
+                    Math.Round(lastMetrics.Average(m => BenchWorker.Sum(m, "pipeline_batch_target_size"))), current.Produced - current.Inserted,
+                    await ActivePartsAsync(server, table, ct), latency.Max(l => l.P50Ms), latency.Max(l => l.P99Ms), latency.Max(l => l.MaxMs)));
                 previous = current;
                 next += 1.0;
                 if (producing.IsCompleted)
                 {
                     await producing; // rethrows a produce failure
-                    if (worker.Inserted >= producer.Produced)
+                    if (current.Inserted >= current.Produced)
                     {
-                        finished = LastInsertSeconds(series, now);
+                        finished = series.LastOrDefault(s => s.InsertedPerSecond > 0)?.T ?? now; // the last second that inserted rows
                         drain = Math.Max(0, finished - load.Seconds);
                         break;
                     }
-                    if (now > load.Seconds + 60)
+                    if (now > load.Seconds + 120)
                     {
                         ok = false;
-                        Console.Error.WriteLine($"{spec.Name}: {worker.Inserted} of {producer.Produced} rows inserted 60 s after the load ended");
+                        Console.Error.WriteLine($"{spec.Name}: {current.Inserted} of {current.Produced} rows inserted 120 s after the load ended");
                         finished = now;
                         break;
                     }
                 }
             }
+            cumulative = await Task.WhenAll(workers.Select(w => w.LatencyAsync(interval: false, ct)));
+            if (lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_kafka_offset_resets_total")) is > 0 and var resets)
+            {
+                ok = false; // the mock broker trimmed a partition past a worker's position: rows were skipped, the latencies are not valid
+                Console.Error.WriteLine($"{spec.Name}: the workers reset {resets} offsets (fell behind the broker's retention)");
+            }
         }
         finally
         {
-            await stop.CancelAsync();
-            try
-            {
-                await running;
-            }
-            catch (Exception ex)
-            {
-                ok = false;
-                Console.Error.WriteLine($"{spec.Name}: worker ended with {ex.GetType().Name}: {ex.Message}");
-            }
-            (policy as IDisposable)?.Dispose();
+            ok &= await StopAllAsync(workers);
         }
-        var count = await server.CountAsync($"bench.{table}", ct);
+        var count = await server.CountAsync(qualified, ct);
         if (count != producer.Produced)
         {
             ok = false;
             Console.Error.WriteLine($"{spec.Name}: {count} rows in the table, {producer.Produced} produced");
         }
-        var insertQueries = await SystemEventAsync(server, "InsertQuery", ct) - insertQueriesBefore;
-        var partsAfter = await PartsCreatedAsync(server, ct);
-        await server.QueryAsync($"DROP TABLE IF EXISTS bench.{table}", CancellationToken.None);
-        var latency = worker.EndToEndLatency.Cumulative();
-        double[] p = [latency.P50Ms ?? double.NaN, latency.P95Ms ?? double.NaN, latency.P99Ms ?? double.NaN];
-        var flushes = (long)metrics.BatchSize.Count;
-        var measured = new PolicyNumbers(Math.Round(count / Math.Max(load.Seconds, finished), 1), Math.Round(p[0], 1), Math.Round(p[1], 1), Math.Round(p[2], 1),
-            Math.Round(flushes / load.Seconds, 3), flushes);
-        return (new MeasuredPolicy(spec.Name, spec.Description, producer.Produced, count, Math.Round(drain, 2), insertQueries,
-            partsBefore is null || partsAfter is null ? null : partsAfter - partsBefore, measured, simulated, series), ok);
+        var after = await ServerEventsAsync(server, ct);
+        await server.QueryAsync($"DROP TABLE IF EXISTS {qualified}", CancellationToken.None);
+        var flushes = (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_count"));
+        // One worker: its exact percentiles. Several: the highest worker's, an upper bound of the pooled percentile.
+        double Worst(Func<EndToEndLatencySnapshot, long?> value) => cumulative.Select(value).Max() ?? double.NaN;
+        var measured = new PolicyNumbers(Math.Round(count / Math.Max(load.Seconds, finished), 1), Worst(l => l.P50Ms), Worst(l => l.P95Ms), Worst(l => l.P99Ms),
+            Worst(l => l.MaxMs), Math.Round(flushes / load.Seconds, 3), flushes);
+        return new PolicyRun(repetition, order, spec.Name, producer.Produced, count, Math.Round(drain, 2), after.InsertQueries - before.InsertQueries,
+            after.DelayedInserts - before.DelayedInserts, after.RejectedInserts - before.RejectedInserts, series.Count == 0 ? 0 : series.Max(s => s.ActiveParts),
+            Backlog(load, series), measured, cumulative, ok && cumulative.Count == setup.Workers, series);
     }
 
-    private sealed record Sample(long Produced, long Inserted, long Batches, double BatchRows, SortedList<double, double> LatencyBuckets);
+    private sealed record Totals(long Produced, long Inserted, long Batches, double BatchRows);
 
-    /// <summary>The time of the last second that inserted rows (the drain ends there), at 1 s resolution.</summary>
-    private static double LastInsertSeconds(List<SeriesPoint> series, double now) =>
-        series.LastOrDefault(s => s.InsertedPerSecond > 0)?.T ?? now;
+    private sealed record ServerEvents(long InsertQueries, long DelayedInserts, long RejectedInserts);
 
-    private static async Task<long> SystemEventAsync(LocalClickHouseServer server, string name, CancellationToken ct)
+    /// <summary>
+    /// SIGTERM to every worker at once, then each must drain and exit 0; disposing kills one that did not. Stopping them
+    /// one by one hands the leaver's partitions to the others mid-shutdown, and on the mock broker that rebalance held a
+    /// worker past a 60 s stop in a smoke run.
+    /// </summary>
+    /// <returns>False when a worker failed or did not stop.</returns>
+    private static async Task<bool> StopAllAsync(List<BenchWorker> workers)
     {
-        var text = (await server.QueryAsync($"SELECT value FROM system.events WHERE event = '{name}' FORMAT TabSeparated", ct)).Trim();
-        return text.Length == 0 ? 0 : long.Parse(text, CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Parts written by inserts (system.events 'InsertedParts' when the server counts it).</summary>
-    private static async Task<long?> PartsCreatedAsync(LocalClickHouseServer server, CancellationToken ct)
-    {
-        var text = (await server.QueryAsync("SELECT value FROM system.events WHERE event = 'InsertedParts' FORMAT TabSeparated", ct)).Trim();
-        return text.Length == 0 ? null : long.Parse(text, CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Cumulative bucket counts (upper bound -> count) of pipeline_end_to_end_latency_seconds, from the worker's own registry.</summary>
-    private static SortedList<double, double> Buckets(PipelineMetrics metrics)
-    {
-        using var stream = new MemoryStream();
-        metrics.Registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        var text = System.Text.Encoding.UTF8.GetString(stream.ToArray());
-        var result = new SortedList<double, double>();
-        foreach (Match m in BucketLine().Matches(text))
+        var ok = true;
+        foreach (var (worker, stopped) in workers.Zip(workers.Select(w => CaptureAsync(w.StopAsync()))).ToList())
         {
-            var le = m.Groups[1].Value == "+Inf" ? double.PositiveInfinity : double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
-            result[le] = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
-        }
-        return result;
-    }
-
-    /// <summary>A quantile of the rows acknowledged between two samples, interpolated inside its bucket (factor-2 buckets: coarse).</summary>
-    private static double? Quantile(SortedList<double, double> before, SortedList<double, double> after, double q)
-    {
-        var total = after.Values.LastOrDefault() - before.Values.LastOrDefault();
-        if (total <= 0)
-            return null;
-        double lower = 0, below = 0;
-        foreach (var (le, cumulative) in after)
-        {
-            var count = cumulative - before.GetValueOrDefault(le);
-            if (count >= q * total)
+            if (await stopped is { } error)
             {
-                if (double.IsPositiveInfinity(le))
-                    return Math.Round(lower * 1000, 1);
-                var inBucket = count - below;
-                var fraction = inBucket <= 0 ? 1 : (q * total - below) / inBucket;
-                return Math.Round((lower + (le - lower) * fraction) * 1000, 1);
+                ok = false;
+                Console.Error.WriteLine($"{worker.Process.Name}: {error.Message}");
             }
-            lower = le;
-            below = count;
+            else if (worker.Process.ExitCode != 0)
+            {
+                ok = false;
+                Console.Error.WriteLine($"{worker.Process.Name} exited with {worker.Process.ExitCode}: {worker.Process.Tail}");
+            }
+            worker.Dispose();
         }
-        return null;
+        return ok;
     }
 
-    [GeneratedRegex(@"^pipeline_end_to_end_latency_seconds_bucket\{le=""([^""]+)""\} ([0-9.eE+]+)", RegexOptions.Multiline)]
-    private static partial Regex BucketLine();
+    private static async Task<Exception?> CaptureAsync(Task task)
+    {
+        try
+        {
+            await task;
+            return null;
+        }
+        catch (TimeoutException ex)
+        {
+            return ex;
+        }
+    }
+
+    /// <summary>Saturation: how long after the overload the backlog took to fall to one second of the arrivals after it.</summary>
+    private static BacklogDrain? Backlog(BenchLoad load, List<SeriesPoint> series)
+    {
+        if (load.OverloadEndsSeconds is not { } end || series.Count == 0)
+            return null;
+        var allowed = load.Rate(end + 0.001);
+        var drained = series.FirstOrDefault(s => s.T >= end && s.BacklogRows <= allowed);
+        var draining = series.Where(s => s.T >= end && (drained is null || s.T <= drained.T)).ToList();
+        return new BacklogDrain(series.Max(s => s.BacklogRows), drained is null ? null : Math.Round(drained.T - end, 2),
+            draining.Select(s => s.P99Ms).Max());
+    }
+
+    /// <summary>
+    /// Until every worker holds partitions, together all of them, unchanged for 2 s: the sum alone is reached while the
+    /// first worker still holds everything and the others have not joined, and the rebalances that follow during the
+    /// load re-deliver uncommitted rows (a smoke run with 3 workers inserted 4% duplicates that way).
+    /// </summary>
+    private static async Task WaitAssignedAsync(List<BenchWorker> workers, int partitions, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        var stableSince = TimeSpan.Zero;
+        double[] previous = [];
+        while (true)
+        {
+            var metrics = await Task.WhenAll(workers.Select(w => w.MetricsAsync(ct)));
+            var assigned = metrics.Select(m => BenchWorker.Sum(m, "pipeline_kafka_assigned_partitions")).ToArray();
+            var complete = assigned.Sum() == partitions && assigned.All(a => a > 0);
+            if (!complete || !assigned.SequenceEqual(previous))
+                stableSince = clock.Elapsed;
+            else if (clock.Elapsed - stableSince >= TimeSpan.FromSeconds(2))
+                return;
+            previous = assigned;
+            foreach (var worker in workers)
+                worker.ThrowIfExited();
+            if (clock.Elapsed > TimeSpan.FromSeconds(90))
+                throw new TimeoutException($"the workers hold {string.Join(" + ", assigned)} of {partitions} partitions after 90 s, not yet stable");
+            await Task.Delay(100, ct);
+        }
+    }
+
+    private static async Task<long> ActivePartsAsync(LocalClickHouseServer server, string table, CancellationToken ct) =>
+        long.Parse((await server.QueryAsync(
+            $"SELECT count() FROM system.parts WHERE database = '{Database}' AND table = '{table}' AND active FORMAT TabSeparated", ct)).Trim(), CultureInfo.InvariantCulture);
+
+    /// <summary>Server-wide counters (system.events; an event the server has not counted yet is absent: 0).</summary>
+    private static async Task<ServerEvents> ServerEventsAsync(LocalClickHouseServer server, CancellationToken ct)
+    {
+        var text = await server.QueryAsync(
+            "SELECT event, value FROM system.events WHERE event IN ('InsertQuery', 'DelayedInserts', 'RejectedInserts') FORMAT TabSeparated", ct);
+        var values = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.Split('\t'))
+            .ToDictionary(f => f[0], f => long.Parse(f[1], CultureInfo.InvariantCulture));
+        return new ServerEvents(values.GetValueOrDefault("InsertQuery"), values.GetValueOrDefault("DelayedInserts"), values.GetValueOrDefault("RejectedInserts"));
+    }
 }

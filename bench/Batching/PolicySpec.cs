@@ -1,46 +1,59 @@
+using System.Globalization;
 using EventPipeline.Models.Batching;
-using EventPipeline.Stages;
 using EventPipeline.Stages.Batching;
-using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Bench.Batching;
 
 /// <summary>
-/// A policy as the real pipeline runs it (through its settings, or built here for the DQN) and the same policy
-/// for the simulator. Every parameter is the product's default: Batch:Size 100k, MinSize 1k, MaxSize 200k,
-/// AimdStep 5k, TargetLatencyMs 1000, MaxLatencyMs 1000.
+/// A policy as the worker runs it (the Batch:* settings passed to <c>pipeline run</c>) and the same policy for the
+/// simulator. Parameters not named are the product's defaults: Batch:Size 100k, MinSize 1k, MaxSize 200k, AimdStep 5k,
+/// TargetLatencyMs 1000.
 /// </summary>
+/// <param name="IsBaseline">False only for the learned policy: the best baseline is chosen among the others.</param>
 internal sealed record PolicySpec(
     string Name,
     string Description,
-    IReadOnlyDictionary<string, string?> Settings,
-    Func<PipelineMetrics, ILogger, Func<double>, IBatchSizePolicy?> ForWorker,
-    Func<BatchingSimulatorClock, IBatchSizePolicy> ForSimulator)
+    IReadOnlyDictionary<string, string> Settings,
+    Func<BatchingSimulatorClock, IBatchSizePolicy> ForSimulator,
+    bool IsBaseline = true)
 {
+    private const int MinSize = 1_000, MaxSize = 200_000, AimdStep = 5_000, AimdInitial = 100_000;
+
+    /// <summary>The settings as <c>Key=Value</c> arguments of <c>pipeline run</c>.</summary>
+    public IEnumerable<string> Arguments => Settings.Select(s => $"{s.Key}={s.Value}");
+
     public static PolicySpec Static(int size, string why) => new($"static-{size}", $"Batch:Policy=static, Batch:Size={size} ({why})",
-        new Dictionary<string, string?> { ["Batch:Policy"] = "static", ["Batch:Size"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-        (_, _, _) => null, _ => new StaticBatchSizePolicy(size));
+        new Dictionary<string, string> { ["Batch:Policy"] = "static", ["Batch:Size"] = Text(size) },
+        _ => new StaticBatchSizePolicy(size));
 
-    public static PolicySpec Aimd { get; } = new("aimd", "Batch:Policy=aimd (start 100k, +5k per full batch, halve when an insert takes > 1 s)",
-        new Dictionary<string, string?> { ["Batch:Policy"] = "aimd" },
-        (_, _, _) => null, _ => new AimdBatchSizePolicy(100_000, 1_000, 200_000, 5_000, TimeSpan.FromSeconds(1)));
+    public static PolicySpec Aimd { get; } = new("aimd", "Batch:Policy=aimd (start 100k, +5k per full batch, halve when an insert takes > 1 s or fails)",
+        new Dictionary<string, string> { ["Batch:Policy"] = "aimd" },
+        _ => new AimdBatchSizePolicy(AimdInitial, MinSize, MaxSize, AimdStep, TimeSpan.FromSeconds(1)));
 
-    public static PolicySpec Threshold { get; } = new("threshold", "Batch:Policy=threshold (size = arrival rate x 1 s)",
-        new Dictionary<string, string?> { ["Batch:Policy"] = "threshold" },
-        (_, _, _) => null, _ => new LatencyTargetBatchSizePolicy(1_000, 200_000, TimeSpan.FromSeconds(1)));
+    /// <summary>AIMD that also halves when the oldest row of a batch was acknowledged more than <paramref name="targetMs"/> after it was produced.</summary>
+    public static PolicySpec AimdRowLatency(int targetMs) => new($"aimd-latency-{targetMs}",
+        $"Batch:Policy=aimd, Batch:AimdRowLatencyTargetMs={targetMs} (also halve when a batch's oldest row is older than {targetMs} ms at ack)",
+        new Dictionary<string, string> { ["Batch:Policy"] = "aimd", ["Batch:AimdRowLatencyTargetMs"] = Text(targetMs) },
+        _ => new AimdBatchSizePolicy(AimdInitial, MinSize, MaxSize, AimdStep, TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(targetMs)));
+
+    public static PolicySpec Threshold(int fillTargetMs) => new($"threshold-{fillTargetMs}",
+        $"Batch:Policy=threshold, Batch:TargetLatencyMs={fillTargetMs} (size = arrival rate x {fillTargetMs} ms)",
+        new Dictionary<string, string> { ["Batch:Policy"] = "threshold", ["Batch:TargetLatencyMs"] = Text(fillTargetMs) },
+        _ => new LatencyTargetBatchSizePolicy(MinSize, MaxSize, TimeSpan.FromMilliseconds(fillTargetMs)));
 
     /// <summary>
-    /// The shipped model. The worker's copy sees the run as one compressed day (as in training and in the simulator)
-    /// instead of the wall clock's time of day: the most favourable reading for the agent.
+    /// The trained model, as production runs it: the worker feeds it the UTC clock's time of day (the simulator's copy
+    /// sees the simulated day, as in training). The model's clock feature is therefore out of its training range here.
     /// </summary>
-    public static PolicySpec Dqn(string modelPath) => new("dqn", $"Batch:Policy=dqn, model {modelPath}, day = the run",
-        new Dictionary<string, string?> { ["Batch:Policy"] = "dqn", ["Batch:ModelPath"] = modelPath },
-        (metrics, logger, dayFraction) =>
-        {
-            var policy = new DqnBatchSizePolicy(new DqnPolicyOptions { ModelPath = modelPath, MinSize = 1_000, MaxSize = 200_000, FallbackSize = 100_000 },
-                metrics, logger, dayFraction: dayFraction);
-            return policy.UsesModel ? policy : throw new InvalidOperationException($"the DQN model at {modelPath} is unusable: {policy.LoadError}");
-        },
-        clock => new DqnBatchSizePolicy(new DqnPolicyOptions { ModelPath = modelPath, MinSize = 1_000, MaxSize = 200_000, FallbackSize = 100_000 },
-            now: () => clock.Now, dayFraction: () => clock.DayFraction));
+    public static PolicySpec Dqn(string modelPath)
+    {
+        var path = Path.GetFullPath(modelPath);
+        return new("dqn", $"Batch:Policy=dqn, model {modelPath}, the worker's UTC clock",
+            new Dictionary<string, string> { ["Batch:Policy"] = "dqn", ["Batch:ModelPath"] = path },
+            clock => new DqnBatchSizePolicy(new DqnPolicyOptions { ModelPath = path, MinSize = MinSize, MaxSize = MaxSize, FallbackSize = AimdInitial },
+                now: () => clock.Now, dayFraction: () => clock.DayFraction),
+            IsBaseline: false);
+    }
+
+    private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -10,7 +10,7 @@ namespace EventPipeline.Bench.Cpu;
 /// per-repetition figures with a bootstrap 95% interval of that median; plus wall time and the scrape cost.
 /// </summary>
 internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object> Machine, CpuOptions Options,
-    Dictionary<string, Dictionary<string, PerEvent>> MicrosecondsPerEvent, Dictionary<string, double> MedianEventsPerSecondLarge,
+    Dictionary<string, Dictionary<string, MedianInterval>> MicrosecondsPerEvent, Dictionary<string, double> MedianEventsPerSecondLarge,
     ScrapeCost Scrape, BuildComparison? Comparison, List<CpuRun> Runs, string Method)
 {
     /// <summary>The contender name of the other build in an A/B run (--baseline).</summary>
@@ -24,7 +24,7 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
 
     public static CpuReport Create(DateTime startedUtc, CpuOptions options, string clickHouseVersion, List<CpuRun> runs)
     {
-        var perEvent = new Dictionary<string, Dictionary<string, PerEvent>>();
+        var perEvent = new Dictionary<string, Dictionary<string, MedianInterval>>();
         var rates = new Dictionary<string, double>();
         foreach (var contender in runs.Select(r => r.Contender).Distinct())
         {
@@ -37,9 +37,9 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
                         var large = mine.Single(r => r.Repetition == rep && r.Events == options.Large).CpuSeconds[process];
                         return (large - small) / (options.Large - options.Small) * 1e6;
                     }).ToArray();
-                return PerEvent.From(pairs);
+                return MedianInterval.From(pairs);
             });
-            perEvent[contender]["total"] = PerEvent.From(Enumerable.Range(1, options.Repeat).Select(rep =>
+            perEvent[contender]["total"] = MedianInterval.From(Enumerable.Range(1, options.Repeat).Select(rep =>
             {
                 double Sum(long events) => mine.Single(r => r.Repetition == rep && r.Events == events).CpuSeconds.Values.Sum();
                 return (Sum(options.Large) - Sum(options.Small)) / (options.Large - options.Small) * 1e6;
@@ -119,27 +119,13 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
     }
 }
 
-/// <summary>A per-event CPU figure: median of the repetitions and a bootstrap 95% interval of that median.</summary>
-internal sealed record PerEvent(double Median, double Low, double High, double[] PerRepetition)
-{
-    public static PerEvent From(double[] values)
-    {
-        var random = new Random(17);
-        var medians = Enumerable.Range(0, 2000)
-            .Select(_ => E2eReport.Median(Enumerable.Range(0, values.Length).Select(_ => values[random.Next(values.Length)])))
-            .Order().ToArray();
-        return new PerEvent(Math.Round(E2eReport.Median(values), 3), Math.Round(medians[50], 3), Math.Round(medians[1949], 3),
-            [.. values.Select(v => Math.Round(v, 3))]);
-    }
-}
-
 internal sealed record ScrapeCost(double MedianCpuMs, int Bytes, int Partitions);
 
 /// <summary>
 /// An A/B run (--baseline): the worker's CPU per event of this build minus (and divided by) the baseline build's, paired
 /// within each repetition (the two ran back to back on the same topics), with bootstrap 95% intervals of the medians.
 /// </summary>
-internal sealed record BuildComparison(string BaselineDirectory, PerEvent WorkerDifference, PerEvent WorkerRatio)
+internal sealed record BuildComparison(string BaselineDirectory, MedianInterval WorkerDifference, MedianInterval WorkerRatio)
 {
     public static BuildComparison? Create(CpuOptions options, List<CpuRun> runs)
     {
@@ -151,7 +137,7 @@ internal sealed record BuildComparison(string BaselineDirectory, PerEvent Worker
             return (Cpu(options.Large) - Cpu(options.Small)) / (options.Large - options.Small) * 1e6;
         }
         var pairs = Enumerable.Range(1, options.Repeat).Select(rep => (This: WorkerPerEvent("pipeline", rep), Baseline: WorkerPerEvent(CpuReport.Baseline, rep))).ToList();
-        return new BuildComparison(options.BaselineDirectory, PerEvent.From([.. pairs.Select(p => p.This - p.Baseline)]),
-            PerEvent.From([.. pairs.Select(p => p.This / p.Baseline)]));
+        return new BuildComparison(options.BaselineDirectory, MedianInterval.From([.. pairs.Select(p => p.This - p.Baseline)]),
+            MedianInterval.From([.. pairs.Select(p => p.This / p.Baseline)]));
     }
 }

@@ -184,5 +184,5 @@ internal static class LatencyBenchmark
     }
 
     /// <summary>The levels starting at a different one each repetition: 25,50,75 then 50,75,25 then 75,25,50.</summary>
-    internal static IEnumerable<int> Rotated(int[] levels, int by) => levels.Skip(by % levels.Length).Concat(levels.Take(by % levels.Length));
+    internal static IEnumerable<T> Rotated<T>(T[] items, int by) => items.Skip(by % items.Length).Concat(items.Take(by % items.Length));
 }

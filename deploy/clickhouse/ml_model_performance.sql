@@ -1,12 +1,15 @@
 -- How well each trained model did, one row per measurement (`pipeline train batcher --clickhouse-url URL`).
 -- Created by an operator, never by the pipeline. Runs on ClickHouse 18.16 and later.
 --
--- model_name: batcher-dqn (the learned batch sizer) or insert-cost-model (the simulator's insert cost law).
+-- model_name: batcher-dqn (the learned batch sizer), insert-cost-model (the simulator's insert cost law) or
+--   partitioner-ppo (the learned fan-out policy of the producer's partitioner, `pipeline train partitioner`).
 -- evaluation: where the numbers come from: simulator (the trainer's evaluation day per load profile),
 --   calibration (the cost model against the inserts `pipeline calibrate` timed), telemetry (against the
 --   production inserts in the telemetry table it was refitted from).
 -- profile, policy: for batcher-dqn, the load profile and the policy the row measures: dqn is the model itself,
 --   the others (static-N, aimd, threshold, random) are the baselines it was compared with on the same load.
+--   For partitioner-ppo, profile is workload/partitions (zipf-1.1/64) and policy the strategy (ppo, hash, pkg, ...);
+--   reward is then the median over the seeds of -(hottest/mean - 1) - spread cost - latency in decision intervals.
 -- A metric that does not apply to a row is NULL: the simulator rows have no MAE, the cost model no throughput.
 -- prediction_accuracy: share of measured inserts the cost model predicts within 20% of the measured time.
 -- mae, rmse: of the predicted insert time, in seconds. r2: of the same prediction.

@@ -2,12 +2,13 @@ using System.Text;
 using System.Threading.Tasks.Dataflow;
 using Confluent.Kafka;
 using EventPipeline.Stages.Flow;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Stages;
 
 /// <summary>
 /// The last stage of <c>pipeline produce</c>: produces encoded events to the target topic, keyed by app_id, acks=all
-/// and idempotent; a message's source is completed (its offset may be committed) only once the broker acknowledged it.
+/// and idempotent, on the partition its <see cref="ProducerPartitioner"/> chooses (or librdkafka's hash of the key); a message's source is completed (its offset may be committed) only once the broker acknowledged it.
 /// A delivery that failed for good is counted and reported to the owner, and its source stays uncommitted.
 /// </summary>
 public sealed class TopicProducer : IDisposable
@@ -21,13 +22,18 @@ public sealed class TopicProducer : IDisposable
     private readonly Action<Error> _onFailure;
     private readonly IProducer<byte[], byte[]> _producer;
     private readonly InFlightLimit _inFlight = new(MaxInFlight);
+    private readonly ProducerPartitioner? _partitioner;
     private readonly Prometheus.Counter.Child _acknowledged;
     private readonly Prometheus.Counter.Child _failedCounter;
     private long _coded, _uncoded, _bytesIn, _bytesOut, _failed;
 
     /// <param name="onFailure">Called for each delivery that failed for good (librdkafka retried it for message.timeout.ms).</param>
+    /// <param name="partitioning">How to place messages (the topic must exist: its partition count is read at start); null: librdkafka's hash of the key.</param>
+    /// <param name="learnedPolicy">The policy of <see cref="PartitionStrategy.Learned"/>.</param>
+    /// <param name="onPartitionerFallback">Called once if the learned policy fails and the partitioner falls back to PKG.</param>
     public TopicProducer(string bootstrapServers, string topic, IReadOnlyDictionary<string, string> clientProperties, int boundedCapacity,
-        PipelineMetrics metrics, Action<Error> onFailure)
+        PipelineMetrics metrics, Action<Error> onFailure, PartitionerOptions? partitioning = null, IFanOutPolicy? learnedPolicy = null,
+        Action<Exception>? onPartitionerFallback = null)
     {
         _topic = topic;
         _onFailure = onFailure;
@@ -35,6 +41,16 @@ public sealed class TopicProducer : IDisposable
         _acknowledged = metrics.StageMessages.WithLabels(StageName, "ok");
         _failedCounter = metrics.StageMessages.WithLabels(StageName, "failed");
         _producer = new ProducerBuilder<byte[], byte[]>(ReliableProducerConfig.Create(bootstrapServers, "produce", clientProperties)).Build();
+        if (partitioning is not null)
+        {
+            PartitionerMetrics? partitionMetrics = null;
+            _partitioner = partitioning.Create(TopicPartitionCount.Of(_producer.Handle, topic), learnedPolicy, ex =>
+            {
+                partitionMetrics?.Fallbacks?.Inc();
+                onPartitionerFallback?.Invoke(ex);
+            });
+            partitionMetrics = new PartitionerMetrics(metrics.Registry, topic, _partitioner);
+        }
         Block = new ActionBlock<EncodedMessage>(ProduceAsync, new ExecutionDataflowBlockOptions { BoundedCapacity = boundedCapacity });
         Completion = Block.Completion.ContinueWith(_ => _inFlight.WhenAllExitedAsync(), TaskScheduler.Default).Unwrap();
     }
@@ -60,13 +76,17 @@ public sealed class TopicProducer : IDisposable
             return; // its partition's new owner reads it again
         await _inFlight.EnterAsync().ConfigureAwait(false);
         var key = Encoding.UTF8.GetBytes(message.Source.Event!.AppId);
-        _producer.Produce(_topic, new Message<byte[], byte[]>
+        var record = new Message<byte[], byte[]>
         {
             Key = key,
             Value = message.Payload,
             // Format-2 envelopes code the event time against this timestamp: the record must carry exactly it.
             Timestamp = new Timestamp(message.RecordTimestampMs, TimestampType.CreateTime),
-        }, report => OnDelivered(message, report));
+        };
+        if (_partitioner is null)
+            _producer.Produce(_topic, record, report => OnDelivered(message, report));
+        else
+            _producer.Produce(new TopicPartition(_topic, new Partition(_partitioner.Choose(key))), record, report => OnDelivered(message, report));
     }
 
     private void OnDelivered(EncodedMessage message, DeliveryReport<byte[], byte[]> report)

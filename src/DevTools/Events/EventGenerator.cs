@@ -42,6 +42,7 @@ public sealed partial class EventGenerator
     private readonly ArrayBufferWriter<byte> _propertiesBuffer = new(512);
     private readonly Utf8JsonWriter _propertiesWriter;
     private long _elapsedMs;
+    private WeightedChoice<int>? _appTraffic;
 
     public EventGenerator(EventGeneratorOptions options)
     {
@@ -49,7 +50,7 @@ public sealed partial class EventGenerator
         Options = options;
         _profile = GeneratorProfile.For(options.Distribution);
         _random = new Random(options.Seed ^ _profile.SeedSalt);
-        _catalog = new GeneratorCatalog(_random, _profile, options.AppCount, options.UserCount);
+        _catalog = new GeneratorCatalog(_random, _profile, options.AppCount, options.UserCount, options.AppSkew);
         _propertiesWriter = new Utf8JsonWriter(_propertiesBuffer, EventJsonWriter.Options);
 
         // Fewer sessions than users, so that a session's user can always be replaced by another one.
@@ -79,6 +80,43 @@ public sealed partial class EventGenerator
 
     /// <summary>The kinds of malformed message this generator produces, in the order it picks from.</summary>
     public IReadOnlyList<MalformedKind> Malformations => _malformations.AsReadOnly();
+
+    /// <summary>The app ids, by app index (the index <see cref="SetAppWeights"/> weighs).</summary>
+    public IReadOnlyList<string> AppIds => Array.ConvertAll(_catalog.Apps, app => app.Id);
+
+    /// <summary>
+    /// From now on, new sessions belong to app i in proportion to <paramref name="weights"/>[i] (index = app index; apps
+    /// without users get none) instead of following the users' own spread: how a bench makes an app go viral or moves
+    /// the hot apps during a run. Sessions already open finish as they are.
+    /// </summary>
+    public void SetAppWeights(ReadOnlySpan<double> weights)
+    {
+        if (weights.Length != _catalog.Apps.Length)
+        {
+            throw new ArgumentException($"{weights.Length} weights for {_catalog.Apps.Length} apps", nameof(weights));
+        }
+
+        var choices = new List<(int, double)>(weights.Length);
+        for (int app = 0; app < weights.Length; app++)
+        {
+            if (!(weights[app] >= 0) || double.IsInfinity(weights[app]))
+            {
+                throw new ArgumentOutOfRangeException(nameof(weights), weights[app], $"weight of app {app} must be finite and not negative");
+            }
+
+            if (weights[app] > 0 && _catalog.UsersByApp[app].Length > 0)
+            {
+                choices.Add((app, weights[app]));
+            }
+        }
+
+        if (choices.Count == 0)
+        {
+            throw new ArgumentException("no app with users has a weight above 0", nameof(weights));
+        }
+
+        _appTraffic = new WeightedChoice<int>([.. choices]);
+    }
 
     public GeneratedMessage Next()
     {
@@ -172,11 +210,24 @@ public sealed partial class EventGenerator
     private Session OpenSession(int slot)
     {
         GeneratorCatalog.User user;
+        int attempts = 0;
         do
         {
             // Busy users produce most sessions: squaring the draw favours the low indexes.
             double draw = _random.NextDouble();
-            user = _catalog.Users[(int)(draw * draw * _catalog.Users.Length)];
+            if (_appTraffic is null)
+            {
+                user = _catalog.Users[(int)(draw * draw * _catalog.Users.Length)];
+            }
+            else
+            {
+                int[] users = _catalog.UsersByApp[_appTraffic.Pick(_random)];
+                user = _catalog.Users[users[(int)(draw * draw * users.Length)]];
+                if (++attempts == 64)
+                {
+                    break; // the weighted apps' users are all in sessions: one of them runs two at once rather than waiting forever
+                }
+            }
         }
         while (HasOpenSession(user, slot));
 

@@ -38,6 +38,17 @@ public sealed record EventGeneratorOptions
         }
     } = 50;
 
+    /// <summary>
+    /// The Zipf exponent of how users (and so events) spread over apps: app i gets weight 1 / (i + 1)^AppSkew. 1.2 (the
+    /// default) gives the top app of 50 about a fifth of all events; 0 spreads users evenly (to shape traffic with
+    /// <see cref="EventGenerator.SetAppWeights"/> instead).
+    /// </summary>
+    public double AppSkew
+    {
+        get;
+        init => field = value is >= 0 and <= 4 ? value : throw new ArgumentOutOfRangeException(nameof(AppSkew), value, "Must be between 0 and 4.");
+    } = 1.2;
+
     /// <summary>Distinct users (each with one device, platform, OS and app version), built up front.</summary>
     public int UserCount
     {

@@ -11,7 +11,7 @@ namespace EventPipeline.DevTools.Events;
 /// </summary>
 internal sealed class GeneratorCatalog
 {
-    public GeneratorCatalog(Random random, GeneratorProfile profile, int appCount, int userCount)
+    public GeneratorCatalog(Random random, GeneratorProfile profile, int appCount, int userCount, double appSkew)
     {
         Apps = new App[appCount];
         var appWeights = new (int, double)[appCount];
@@ -19,21 +19,29 @@ internal sealed class GeneratorCatalog
         {
             Apps[i] = NewApp(random, profile, i);
 
-            // Zipf-like with exponent 1.2: the top app gets about a fifth of all events of 50 apps.
-            appWeights[i] = (i, 1 / Math.Pow(i + 1, 1.2));
+            // Zipf-like (exponent 1.2 by default: the top app gets about a fifth of all events of 50 apps).
+            appWeights[i] = (i, 1 / Math.Pow(i + 1, appSkew));
         }
 
         var appChoice = new WeightedChoice<int>(appWeights);
         Users = new User[userCount];
+        var usersByApp = new List<int>[appCount];
         for (int i = 0; i < userCount; i++)
         {
-            Users[i] = NewUser(random, profile, Apps[appChoice.Pick(random)]);
+            int app = appChoice.Pick(random);
+            Users[i] = NewUser(random, profile, Apps[app]);
+            (usersByApp[app] ??= []).Add(i);
         }
+
+        UsersByApp = usersByApp.Select(users => users?.ToArray() ?? []).ToArray();
     }
 
     public App[] Apps { get; }
 
     public User[] Users { get; }
+
+    /// <summary>Indexes into <see cref="Users"/> of each app's users (an app may have none).</summary>
+    public int[][] UsersByApp { get; }
 
     private static App NewApp(Random random, GeneratorProfile profile, int index)
     {

@@ -13,7 +13,10 @@ public sealed record TrainerOptions
     public int LearnStepsPerDecision { get; init; } = 2;
     public RewardOptions Reward { get; init; } = new();
     public DqnOptions Dqn { get; init; } = new();
-    public SimulatorOptions Simulator { get; init; } = new();
+
+    /// <summary>As the worker runs by default (ClickHouse:MaxConcurrentInserts 2, Batch:MaxLatencyMs 500): an agent trained
+    /// with one insert at a time and a 1 s timer met a different system in production.</summary>
+    public SimulatorOptions Simulator { get; init; } = new() { MaxConcurrentInserts = 2, MaxLatencySeconds = 0.5 };
     public bool AllowUncalibrated { get; init; }
 }
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using EventPipeline.Models.Batching;
+using EventPipeline.Models.Partitioning;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Models.Tracking;
 
@@ -8,6 +10,7 @@ public static class ModelPerformanceReport
 {
     public const string BatcherModel = "batcher-dqn";
     public const string CostModel = "insert-cost-model";
+    public const string PartitionerModel = "partitioner-ppo";
 
     /// <summary>The policy name the trainer's evaluation gives the agent; the other policies are its baselines.</summary>
     public const string AgentPolicy = "dqn";
@@ -52,6 +55,36 @@ public static class ModelPerformanceReport
         var started = Stopwatch.GetTimestamp();
         for (var i = 0; i < decisions; i++)
             agent.Greedy(states[i % states.Length]);
+        return Stopwatch.GetElapsedTime(started).TotalMilliseconds / decisions;
+    }
+
+    /// <summary>
+    /// One row per evaluation cell (workload at a partition count x strategy) of a trained fan-out policy: profile is
+    /// "workload/n", reward the median score over the seeds (<see cref="PartitioningEvaluationRow.Score"/>). The classical
+    /// strategies are kept beside ppo under the same model version, as the batcher keeps its baselines.
+    /// </summary>
+    public static IEnumerable<ModelPerformanceRow> ForPartitioner(PartitionerMetadata metadata, double inferenceMilliseconds, DateTime timestamp) =>
+        metadata.Evaluation.Select(row => new ModelPerformanceRow
+        {
+            Timestamp = timestamp, ModelName = PartitionerModel, ModelVersion = metadata.Version, Evaluation = "simulator",
+            Profile = $"{row.Workload}/{row.Partitions}", Policy = row.Strategy, Reward = ModelPerformanceRow.Finite(row.Score.Median),
+            TrainingSamples = metadata.TrainingSamples,
+            InferenceTimeMs = row.Strategy == "ppo" ? ModelPerformanceRow.Finite(inferenceMilliseconds) : null,
+        });
+
+    /// <summary>Mean time of one fan-out decision (16 heavy keys) of <paramref name="policy"/>, after a warm-up.</summary>
+    public static double MeasureInferenceMilliseconds(IFanOutPolicy policy, int partitionCount, int decisions = 2_000)
+    {
+        var random = new Random(1);
+        var states = Enumerable.Range(0, 16).Select(_ => new FanOutState(partitionCount,
+            [.. Enumerable.Range(0, FanOutSchema.Slots).Select(i => new HeavyKey((ulong)i, random.NextDouble() / (i + 2), 1 << random.Next(7), random.NextDouble() * 3))],
+            random.NextDouble(), 1 + (random.NextDouble() * 10))).ToArray();
+        var fanOuts = new int[FanOutSchema.Slots];
+        for (var i = 0; i < 100; i++)
+            policy.Decide(states[i % states.Length], fanOuts);
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < decisions; i++)
+            policy.Decide(states[i % states.Length], fanOuts);
         return Stopwatch.GetElapsedTime(started).TotalMilliseconds / decisions;
     }
 }

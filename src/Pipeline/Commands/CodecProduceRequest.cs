@@ -1,4 +1,5 @@
 using EventPipeline.Stages;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Host.Commands;
 
@@ -6,8 +7,11 @@ namespace EventPipeline.Host.Commands;
 /// <param name="FeaturizerOnly">Mode-0 envelopes: the featurizer without the network (a few bytes more, much less CPU).</param>
 /// <param name="KafkaProperties">Kafka:Properties:* from the configuration: all go to the source consumer; the security ones
 /// (security.*, sasl.*, ssl.*) also to the two producers.</param>
+/// <param name="Partitioning">How envelopes are placed on the target topic's partitions (key = app_id); null: librdkafka's hash.</param>
+/// <param name="PartitionerModelPath">ppo: the policy's artifact directory (empty: the shipped one).</param>
 internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
-    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null)
+    int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null,
+    PartitionerOptions? Partitioning = null, string PartitionerModelPath = "")
 {
     public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
 

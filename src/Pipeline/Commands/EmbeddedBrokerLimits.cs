@@ -4,6 +4,7 @@ using EventPipeline.DevTools.Events;
 using EventPipeline.Host.Configuration;
 using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Host.Commands;
 
@@ -33,39 +34,24 @@ internal static class EmbeddedBrokerLimits
     }
 
     /// <summary>
-    /// Round-robin: the exact split. Keyed: the first <paramref name="sampleSize"/> messages of the same generator mapped
-    /// as librdkafka's default partitioner (consistent_random: CRC-32 of the key modulo the partition count; keyless ones
-    /// spread evenly), scaled to <paramref name="events"/>.
+    /// Round-robin (unkeyed): the exact split. Keyed: the first <paramref name="sampleSize"/> messages of the same generator
+    /// placed by the producer's own partitioner (<paramref name="partitioning"/>, hash by default: librdkafka's placement),
+    /// scaled to <paramref name="events"/>.
     /// </summary>
-    public static PartitionLoad Estimate(long events, int partitions, bool roundRobin, EventGeneratorOptions generatorOptions, int sampleSize = 20_000)
+    public static PartitionLoad Estimate(long events, int partitions, bool roundRobin, EventGeneratorOptions generatorOptions, int sampleSize = 20_000,
+        PartitionerOptions? partitioning = null, IFanOutPolicy? learnedPolicy = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partitions, 1);
         var generator = new EventGenerator(generatorOptions);
         var sample = (int)Math.Min(events, sampleSize);
-        var sampledMessages = new double[partitions];
-        var sampledBytes = new double[partitions];
-        long keyless = 0, keylessBytes = 0, allBytes = 0;
-        for (var i = 0; i < sample; i++)
-        {
-            var message = generator.Next();
-            var key = roundRobin || message.Key is null ? null : System.Text.Encoding.UTF8.GetBytes(message.Key);
-            var size = message.Payload.Length + (key?.Length ?? 0);
-            allBytes += size;
-            if (key is null)
-            {
-                keyless++;
-                keylessBytes += size;
-                continue;
-            }
-            var partition = (int)(Crc32(key) % (uint)partitions);
-            sampledMessages[partition]++;
-            sampledBytes[partition] += size;
-        }
         var messages = new long[partitions];
         var bytes = new long[partitions];
         if (roundRobin)
         {
             // `generate --round-robin` sends message i to partition i % partitions.
+            long allBytes = 0;
+            for (var i = 0; i < sample; i++)
+                allBytes += generator.Next().Payload.Length;
             var averageSize = sample == 0 ? 0 : (double)allBytes / sample;
             for (var p = 0; p < partitions; p++)
             {
@@ -74,11 +60,22 @@ internal static class EmbeddedBrokerLimits
             }
             return new PartitionLoad(messages, bytes);
         }
+        var partitioner = (partitioning ?? new PartitionerOptions()).Create(partitions, learnedPolicy);
+        var sampledMessages = new double[partitions];
+        var sampledBytes = new double[partitions];
+        for (var i = 0; i < sample; i++)
+        {
+            var message = generator.Next();
+            var key = message.Key is null ? [] : System.Text.Encoding.UTF8.GetBytes(message.Key);
+            var partition = partitioner.Choose(key);
+            sampledMessages[partition]++;
+            sampledBytes[partition] += message.Payload.Length + key.Length;
+        }
         var scale = sample == 0 ? 0 : (double)events / sample;
         for (var p = 0; p < partitions; p++)
         {
-            messages[p] = (long)Math.Round((sampledMessages[p] + (double)keyless / partitions) * scale);
-            bytes[p] = (long)Math.Round((sampledBytes[p] + (double)keylessBytes / partitions) * scale);
+            messages[p] = (long)Math.Round(sampledMessages[p] * scale);
+            bytes[p] = (long)Math.Round(sampledBytes[p] * scale);
         }
         return new PartitionLoad(messages, bytes);
     }
@@ -95,7 +92,7 @@ internal static class EmbeddedBrokerLimits
             $"WARNING: {over} of {load.Messages.Length} partitions of {topic} are expected to exceed ~100,000 messages or ~5 MiB " +
             $"(partition {hot}: ~{load.Messages[hot]:N0} messages, ~{load.Bytes[hot] / (1024.0 * 1024.0):F1} MiB{(roundRobin ? "" : ", keyed by app_id")}). " +
             "If this is the embedded broker (dev-kafka), it trims each partition to ~5 MiB / 100,000 messages and a consumer started later misses the rest: " +
-            (roundRobin ? "use a topic with more partitions or fewer events." : "use --round-robin, more partitions or fewer events.");
+            (roundRobin ? "use a topic with more partitions or fewer events." : "use --round-robin, --partitioner d-choices, more partitions or fewer events.");
     }
 
     /// <summary>Messages below each partition's low watermark: produced (by anyone) but no longer readable.</summary>
@@ -142,30 +139,6 @@ internal static class EmbeddedBrokerLimits
             config.Set(key, value);
         return new ConsumerBuilder<byte[], byte[]>(config).Build();
     }
-
-    private static readonly uint[] Crc32Table = BuildCrc32Table();
-
-    /// <summary>CRC-32 (IEEE 802.3, reflected), as librdkafka's rd_crc32 used by its consistent partitioners.</summary>
-    internal static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        var crc = 0xFFFFFFFFu;
-        foreach (var b in data)
-            crc = Crc32Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc ^ 0xFFFFFFFFu;
-    }
-
-    private static uint[] BuildCrc32Table()
-    {
-        var table = new uint[256];
-        for (uint i = 0; i < 256; i++)
-        {
-            var c = i;
-            for (var k = 0; k < 8; k++)
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[i] = c;
-        }
-        return table;
-    }
 }
 
 /// <summary><c>generate</c>'s two checks against <see cref="EmbeddedBrokerLimits"/>: the expected load before, the trimmed data after.</summary>
@@ -184,14 +157,14 @@ internal sealed class GenerateLimitsCheck
 
     /// <summary>Prints the load warning (if any); never fails the run: a check that cannot reach the broker stays silent.</summary>
     public static GenerateLimitsCheck Before(string servers, string topic, long events, bool roundRobin, EventGeneratorOptions generator,
-        Microsoft.Extensions.Configuration.IConfiguration configuration, TextWriter stderr)
+        Microsoft.Extensions.Configuration.IConfiguration configuration, TextWriter stderr, PartitionerOptions? partitioning = null, IFanOutPolicy? learnedPolicy = null)
     {
         var properties = KafkaSecurityProperties.Select(PipelineSettings.ReadKafkaProperties(configuration));
         var check = new GenerateLimitsCheck(servers, topic, properties);
         try
         {
             var partitions = EmbeddedBrokerLimits.PartitionCount(servers, topic, properties);
-            if (partitions > 0 && EmbeddedBrokerLimits.LoadWarning(EmbeddedBrokerLimits.Estimate(events, partitions, roundRobin, generator), topic, roundRobin) is { } warning)
+            if (partitions > 0 && EmbeddedBrokerLimits.LoadWarning(EmbeddedBrokerLimits.Estimate(events, partitions, roundRobin, generator, partitioning: partitioning, learnedPolicy: learnedPolicy), topic, roundRobin) is { } warning)
                 stderr.WriteLine(warning);
         }
         catch (KafkaException)

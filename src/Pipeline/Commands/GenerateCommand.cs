@@ -3,6 +3,7 @@ using EventPipeline.Host.Configuration;
 using EventPipeline.DevTools.Generation;
 using EventPipeline.Stages.Events;
 using EventPipeline.DevTools.Events;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Host.Commands;
 
@@ -19,7 +20,9 @@ internal static class GenerateCommand
         var apps = new Option<int>("--apps") { Description = "Distinct app_ids (Zipf-skewed).", DefaultValueFactory = _ => 50 };
         var topic = new Option<string?>("--topic") { Description = "Target topic (default: Kafka:Topic)." };
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
-        var roundRobin = new Option<bool>("--round-robin") { Description = "Spread evenly over partitions instead of keying by app_id." };
+        var roundRobin = new Option<bool>("--round-robin") { Description = "Unkeyed messages spread evenly over partitions (a backlog for the embedded broker, which keeps only ~5 MiB per partition)." };
+        var partitioner = PartitionerOption.Create();
+        var appSkew = new Option<double>("--app-skew") { Description = "Zipf exponent of events over apps (app i gets 1/(i+1)^s).", DefaultValueFactory = _ => 1.2 };
         var output = new Option<FileInfo?>("--output") { Description = "Write JSON lines to this file instead of Kafka ('-' for stdout)." };
         var distribution = new Option<EventDistribution>("--distribution")
         {
@@ -28,7 +31,7 @@ internal static class GenerateCommand
         };
         var command = new Command("generate", "Produce synthetic mobile analytics events (skewed app_ids, optional malformed share).")
         {
-            events, rate, malformed, protobuf, seed, apps, topic, bootstrap, roundRobin, output, distribution, startMs,
+            events, rate, malformed, protobuf, seed, apps, appSkew, topic, bootstrap, roundRobin, partitioner, output, distribution, startMs,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -37,6 +40,7 @@ internal static class GenerateCommand
             {
                 Seed = parse.GetValue(seed),
                 AppCount = parse.GetValue(apps),
+                AppSkew = parse.GetValue(appSkew),
                 MalformedFraction = parse.GetValue(malformed),
                 ProtobufFraction = parse.GetValue(protobuf),
                 StartTimestampMs = parse.GetValue(startMs) ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
@@ -59,17 +63,46 @@ internal static class GenerateCommand
                 await Console.Error.WriteLineAsync("configuration error: Kafka:BootstrapServers and Kafka:Topic (or --bootstrap-servers and --topic) are required").ConfigureAwait(false);
                 return 2;
             }
+            PartitionerOptions? partitioning = null;
+            IFanOutPolicy? learnedPolicy = null;
+            if (!parse.GetValue(roundRobin))
+            {
+                try
+                {
+                    (partitioning, learnedPolicy) = PartitionerOption.Read(parse, configuration);
+                }
+                catch (ConfigurationException ex)
+                {
+                    await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+                    return 2;
+                }
+            }
+            else if (parse.GetValue(partitioner) is not null)
+            {
+                await Console.Error.WriteLineAsync("configuration error: --round-robin (unkeyed) and --partitioner (keyed) exclude each other").ConfigureAwait(false);
+                return 2;
+            }
             using var shutdown = new ShutdownSignal();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown.Token);
-            var limits = GenerateLimitsCheck.Before(servers, target, count, parse.GetValue(roundRobin), generatorOptions, configuration, Console.Error);
+            var limits = GenerateLimitsCheck.Before(servers, target, count, parse.GetValue(roundRobin), generatorOptions, configuration, Console.Error,
+                partitioning, learnedPolicy);
             var progress = new GenerateProgress(Console.Error, count, Console.IsErrorRedirected);
             var summary = await EventProducer.ProduceAsync(
-                new ProduceRequest(servers, target, count, generatorOptions, parse.GetValue(rate), parse.GetValue(roundRobin)),
+                new ProduceRequest(servers, target, count, generatorOptions, parse.GetValue(rate), parse.GetValue(roundRobin),
+                    Partitioning: partitioning, LearnedPolicy: learnedPolicy),
                 progress.Report, linked.Token).ConfigureAwait(false);
             progress.Finish(summary.Produced);
             limits.After(Console.Error);
             Console.WriteLine($"produced={summary.Produced} malformed={summary.Malformed} seconds={summary.Elapsed.TotalSeconds:F2} " +
                 $"events_per_second={summary.Produced / Math.Max(summary.Elapsed.TotalSeconds, 1e-9):F0}");
+            if (summary.Partitioner is { } placed)
+            {
+                var sent = placed.Sent.ToArray().Select(c => (double)c).ToArray();
+                Console.WriteLine($"partitioner={PartitionStrategyNames.NameOf(placed.Strategy)} partitions={placed.PartitionCount} " +
+                    $"gini={LoadBalance.Gini(sent):F3} hottest_over_mean={LoadBalance.HottestOverMean(sent):F2} " +
+                    $"empty_partitions={sent.Count(c => c == 0)} partitions_per_app_mean={summary.KeySpread!.MeanPartitionsPerKey:F2} " +
+                    $"partitions_per_app_max={summary.KeySpread.MaxPartitionsPerKey}");
+            }
             return 0;
         });
         return command;

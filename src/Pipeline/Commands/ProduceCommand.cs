@@ -29,16 +29,27 @@ internal static class ProduceCommand
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Events encoded in one forward pass, at most.", DefaultValueFactory = _ => 4096 };
         var maxBatchDelay = new Option<int>("--max-batch-delay-ms") { Description = "How long the first event of a batch waits for more.", DefaultValueFactory = _ => 5 };
+        var partitioner = PartitionerOption.Create();
         var featurizerOnly = new Option<bool>("--featurizer-only") { Description = "Write mode-0 envelopes (featurizer, no network): a few bytes more per event, far less CPU. Any worker holding the model decodes them." };
         var command = new Command("produce", "Encode JSON events with a learned codec model and produce them to a topic (acks=all, idempotent, keyed by app_id).")
         {
-            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly,
+            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly, partitioner,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = PipelineSettings.BuildConfiguration(parse.UnmatchedTokens);
-            var (request, fromStdin) = ReadRequest(parse, configuration);
+            CodecProduceRequest request;
+            bool fromStdin;
+            try
+            {
+                (request, fromStdin) = ReadRequest(parse, configuration);
+            }
+            catch (ConfigurationException ex)
+            {
+                await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
             if (Check(request, fromStdin) is { } problem)
             {
                 await Console.Error.WriteLineAsync($"configuration error: {problem}").ConfigureAwait(false);
@@ -70,6 +81,11 @@ internal static class ProduceCommand
                 await Console.Error.WriteLineAsync($"configuration error: --model: {ex.Message}").ConfigureAwait(false);
                 return 2;
             }
+            catch (ConfigurationException ex)
+            {
+                await Console.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
             finally
             {
                 if (endpoint is not null)
@@ -86,12 +102,17 @@ internal static class ProduceCommand
     /// The request a parsed command line and the configuration describe (the options by name, so that the manifests'
     /// tests read a pod's arguments exactly as the command does).
     /// </summary>
-    internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration) => (new(
-        parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
-        parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
-        parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
-        PipelineSettings.ReadKafkaProperties(configuration)),
-        parse.GetValue<bool>("--stdin"));
+    /// <exception cref="ConfigurationException">--partitioner or Partitioning:* is invalid; the message names the key.</exception>
+    internal static (CodecProduceRequest Request, bool Stdin) ReadRequest(ParseResult parse, IConfiguration configuration)
+    {
+        var (partitioning, partitioningSettings) = PartitioningSettings.Read(configuration, parse.GetValue<string?>(PartitionerOption.Name), PartitionerOption.DefaultStrategy);
+        return (new(
+            parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
+            parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
+            parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
+            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath),
+            parse.GetValue<bool>("--stdin"));
+    }
 
     internal static string? Check(CodecProduceRequest request, bool stdin)
     {

@@ -3,6 +3,7 @@ using EventPipeline.Models.Codec;
 using EventPipeline.Stages;
 using EventPipeline.Stages.Events;
 using EventPipeline.Stages.Flow;
+using EventPipeline.Stages.Partitioning;
 using Microsoft.Extensions.Logging;
 
 namespace EventPipeline.Host.Commands;
@@ -30,6 +31,7 @@ internal static class ProducePipeline
 
     /// <summary>source -> decode -> codec encode -> target topic; decode failures to the dead-letter topic (or stderr).</summary>
     /// <exception cref="CodecModelException">The model cannot be loaded; nothing was read.</exception>
+    /// <exception cref="Configuration.ConfigurationException">The partitioner's model cannot be loaded; nothing was read.</exception>
     /// <param name="metrics">Null: a registry of its own (tests).</param>
     /// <param name="health">What /healthz and /readyz report, when they are served.</param>
     internal static async Task<CodecProduceSummary> RunAsync(CodecProduceRequest request, ILoggerFactory loggerFactory, CancellationTokenSource stop,
@@ -41,7 +43,8 @@ internal static class ProducePipeline
         var decode = new DecodeStage(new DecodeStageOptions { BoundedCapacity = QueueChunks }, new EventDecoder(new EventDecoderOptions()), metrics);
         // A delivery that failed for good stops reading: its offset can never be committed, and what follows would pile up behind it.
         var failureReported = 0;
-        using var output = new TopicProducer(request.BootstrapServers, request.Topic, request.ProducerProperties, QueueCapacity, metrics, error =>
+        var learnedPolicy = request.Partitioning?.Strategy == PartitionStrategy.Learned ? LearnedPartitioning.Load(request.PartitionerModelPath, request.Partitioning) : null;
+        using var output = StartOutput(request, metrics, learnedPolicy, logger, error =>
         {
             if (Interlocked.Exchange(ref failureReported, 1) == 0)
                 Console.Error.WriteLine($"produce to {request.Topic} failed: {error.Reason}; stopping");
@@ -93,6 +96,21 @@ internal static class ProducePipeline
         using var onStop = stop.Token.Register(() => drainTimeout.CancelAfter(TimeSpan.FromSeconds(ProduceCommand.DrainTimeoutSeconds)));
         await source.RunAsync(decode.Block, () => Task.WhenAll(output.Completion, deadLetter.Completion), stop.Token, drainTimeout.Token).ConfigureAwait(false);
         return Summary(output, source.Consumed, deadLetter.Acknowledged);
+    }
+
+    /// <exception cref="Configuration.ConfigurationException">The partitioner needs the topic's partition count and cannot get it.</exception>
+    private static TopicProducer StartOutput(CodecProduceRequest request, PipelineMetrics metrics, IFanOutPolicy? learnedPolicy, ILogger logger, Action<Confluent.Kafka.Error> onFailure)
+    {
+        try
+        {
+            return new TopicProducer(request.BootstrapServers, request.Topic, request.ProducerProperties, QueueCapacity, metrics, onFailure,
+                request.Partitioning, learnedPolicy,
+                ex => logger.LogError(ex, "Partitioner policy failed; partitioning falls back to Partial Key Grouping for the rest of this run"));
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or Confluent.Kafka.KafkaException)
+        {
+            throw new Configuration.ConfigurationException($"--topic {request.Topic}: the partitioner needs its partition count: {ex.Message}", ex);
+        }
     }
 
     private static CodecProduceSummary Summary(TopicProducer output, long read, long deadLettered) =>

@@ -66,7 +66,7 @@ internal static class TrainCommand
                 parse.GetValue(fromTelemetry), parse.GetValue(output)!, parse.GetValue(table), parse.GetValue(clickHouseUrl), parse.GetValue(database)!,
                 parse.GetValue(user), parse.GetValue(password), parse.GetValue(performanceTable)!, parse.GetValue(telemetryTable)!, parse.GetValue(since)),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
-        return new Command("train", "Train models.") { batcher, CodecCommand.CreateTrain() };
+        return new Command("train", "Train models.") { batcher, CodecCommand.CreateTrain(), TrainPartitionerCommand.Create() };
     }
 
     private static async Task<int> TrainBatcherAsync(BatcherRequest request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
@@ -147,18 +147,25 @@ internal static class TrainCommand
                 [.. ModelPerformanceReport.ForBatcher(metadata, trainer.TrainingTransitions, ModelPerformanceReport.MeasureInferenceMilliseconds(agent), now)];
             if (cost.Quality is { } quality)
                 performance.Add(ModelPerformanceReport.ForCostModel(cost.Model, quality, cost.Evaluation, now));
-            try
-            {
-                await tracking.WriteAsync(performance, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is HttpRequestException or ClickHouseServerException or TaskCanceledException)
-            {
-                await stderr.WriteLineAsync($"the model is saved, but its performance rows were not written to {tracking.Name}: {e.Message}").ConfigureAwait(false);
-                return 1;
-            }
-            stdout.WriteLine($"{performance.Count} performance rows -> {tracking.Name}");
-            return 0;
+            return await RecordPerformanceAsync(tracking, performance, stdout, stderr, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Writes a trained model's performance rows; a failure is reported (exit code 1) but the saved model stays.</summary>
+    internal static async Task<int> RecordPerformanceAsync(ModelPerformanceTable tracking, IReadOnlyCollection<ModelPerformanceRow> performance,
+        TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tracking.WriteAsync(performance, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or ClickHouseServerException or TaskCanceledException)
+        {
+            await stderr.WriteLineAsync($"the model is saved, but its performance rows were not written to {tracking.Name}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        stdout.WriteLine($"{performance.Count} performance rows -> {tracking.Name}");
+        return 0;
     }
 
     /// <summary>Mean reward over all profiles decides; the verdict names the policy to use.</summary>

@@ -18,6 +18,10 @@ public sealed class BatchSettings
     public int TargetLatencyMs { get; set; } = 1000;
     public int AimdStep { get; set; } = 5000;
 
+    /// <summary>aimd also halves when the oldest row of an acknowledged batch is older than this (produce->ack, ms);
+    /// 0 = off (the default: insert time and failures only).</summary>
+    public int AimdRowLatencyTargetMs { get; set; }
+
     /// <summary>100,000 beat 50,000 in every repeat of the e2e bench (perf-data/e2e-latest.json).</summary>
     public int Size { get; set; } = 100_000;
     public int MaxLatencyMs { get; set; } = 500;

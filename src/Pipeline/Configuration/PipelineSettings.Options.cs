@@ -101,7 +101,8 @@ public sealed partial class PipelineSettings
 
     private IBatchSizePolicy CreateHeuristicPolicy(string name) => name switch
     {
-        "aimd" => new AimdBatchSizePolicy(Batch.Size, Batch.MinSize, Batch.MaxSize, Batch.AimdStep, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
+        "aimd" => new AimdBatchSizePolicy(Batch.Size, Batch.MinSize, Batch.MaxSize, Batch.AimdStep, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs),
+            Batch.AimdRowLatencyTargetMs > 0 ? TimeSpan.FromMilliseconds(Batch.AimdRowLatencyTargetMs) : null),
         "threshold" => new LatencyTargetBatchSizePolicy(Batch.MinSize, Batch.MaxSize, TimeSpan.FromMilliseconds(Batch.TargetLatencyMs)),
         _ => new StaticBatchSizePolicy(Batch.Size),
     };

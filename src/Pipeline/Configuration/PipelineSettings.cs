@@ -136,6 +136,7 @@ public sealed partial class PipelineSettings
         InRange(Batch.MinSize, 1, Batch.MaxSize, "Batch:MinSize");
         InRange(Batch.TargetLatencyMs, 1, MaxSeconds * 1000, "Batch:TargetLatencyMs");
         InRange(Batch.AimdStep, 1, Batch.MaxSize, "Batch:AimdStep");
+        InRange(Batch.AimdRowLatencyTargetMs, 0, MaxSeconds * 1000, "Batch:AimdRowLatencyTargetMs");
         InRange(Batch.MaxSize, 1, 10_000_000, "Batch:MaxSize");
         InRange(Batch.Size, 1, Batch.MaxSize, "Batch:Size");
         InRange(Batch.MaxLatencyMs, 1, MaxSeconds * 1000, "Batch:MaxLatencyMs");

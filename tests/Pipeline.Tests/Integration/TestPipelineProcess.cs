@@ -17,11 +17,12 @@ public static class TestPipelineProcess
     /// `pipeline produce --from-topic` as its pod runs it: the shipped model, a group of its own, and /metrics, /healthz
     /// and /readyz on 127.0.0.1:<paramref name="metricsPort"/>.
     /// </summary>
-    public static PipelineProcess StartProduce(string bootstrapServers, string source, string target, int metricsPort, ITestOutputHelper output) =>
+    public static PipelineProcess StartProduce(string bootstrapServers, string source, string target, int metricsPort, ITestOutputHelper output,
+        params string[] extraArgs) =>
         Start(
         [
             "--from-topic", source, "--group", $"produce-{Guid.NewGuid():N}", "--model", ShippedCodecModel, "--topic", target,
-            "--bootstrap-servers", bootstrapServers, "--Metrics:Host=127.0.0.1", $"--Metrics:Port={metricsPort}",
+            "--bootstrap-servers", bootstrapServers, "--Metrics:Host=127.0.0.1", $"--Metrics:Port={metricsPort}", .. extraArgs,
         ], output, "produce", command: "produce");
 
     private static void WriteLine(ITestOutputHelper output, string line)

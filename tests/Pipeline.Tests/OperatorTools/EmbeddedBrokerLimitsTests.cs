@@ -2,6 +2,7 @@ using EventPipeline.DevTools.Events;
 using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Host.Commands;
 using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Partitioning;
 using EventPipeline.Tests.Infrastructure;
 
 namespace EventPipeline.Tests.OperatorTools;
@@ -10,10 +11,6 @@ namespace EventPipeline.Tests.OperatorTools;
 [Collection(KafkaCollection.Name)]
 public sealed class EmbeddedBrokerLimitsTests(KafkaFixture kafka)
 {
-    [Fact]
-    public void Crc32_is_the_ieee_one_librdkafka_partitions_keys_with() =>
-        Assert.Equal(0xCBF43926u, EmbeddedBrokerLimits.Crc32("123456789"u8));
-
     [Fact]
     public void Round_robin_load_is_the_exact_split()
     {
@@ -30,7 +27,7 @@ public sealed class EmbeddedBrokerLimitsTests(KafkaFixture kafka)
         // Every event of one app lands on one partition, as librdkafka's consistent_random partitioner puts it.
         var options = new EventGeneratorOptions { Seed = 1, AppCount = 1 };
         var sample = new EventGenerator(options).Next();
-        var partition = (int)(EmbeddedBrokerLimits.Crc32(System.Text.Encoding.UTF8.GetBytes(sample.Key!)) % 16);
+        var partition = new HashPartitioner(16).Choose(System.Text.Encoding.UTF8.GetBytes(sample.Key!));
 
         var load = EmbeddedBrokerLimits.Estimate(50_000, 16, roundRobin: false, options, sampleSize: 1000);
 
@@ -49,7 +46,7 @@ public sealed class EmbeddedBrokerLimitsTests(KafkaFixture kafka)
         Assert.Equal(
             "WARNING: 1 of 2 partitions of ev are expected to exceed ~100,000 messages or ~5 MiB (partition 0: ~150,000 messages, ~3.8 MiB, keyed by app_id). " +
             "If this is the embedded broker (dev-kafka), it trims each partition to ~5 MiB / 100,000 messages and a consumer started later misses the rest: " +
-            "use --round-robin, more partitions or fewer events.",
+            "use --round-robin, --partitioner d-choices, more partitions or fewer events.",
             EmbeddedBrokerLimits.LoadWarning(load, "ev", roundRobin: false));
         Assert.Null(EmbeddedBrokerLimits.LoadWarning(new EmbeddedBrokerLimits.PartitionLoad([100_000], [5 * 1024 * 1024]), "ev", roundRobin: true));
         Assert.Equal(

@@ -30,6 +30,28 @@ public sealed class PipelineSettingsTests
         Assert.Equal(9464, settings.Metrics.Port);
     }
 
+    [Fact]
+    public void The_aimd_row_latency_target_reaches_the_aimd_policy_and_is_off_by_default()
+    {
+        var aimd = Load(("Batch:Policy", "aimd"), ("Batch:Size", "20000"), ("Batch:AimdRowLatencyTargetMs", "800")).CreateBatchPolicy();
+        aimd.OnInserted(new EventPipeline.Stages.Batching.BatchInsertOutcome(20_000, 1, 0.1, true, OldestRowAgeSeconds: 0.9));
+        Assert.Equal(10_000, aimd.NextBatchSize(new EventPipeline.Stages.Batching.BatchPolicyInput(0, 0, 0)));
+
+        var plain = Load(("Batch:Policy", "aimd"), ("Batch:Size", "20000")).CreateBatchPolicy();
+        plain.OnInserted(new EventPipeline.Stages.Batching.BatchInsertOutcome(20_000, 1, 0.1, true, OldestRowAgeSeconds: 0.9));
+        Assert.Equal(25_000, plain.NextBatchSize(new EventPipeline.Stages.Batching.BatchPolicyInput(0, 0, 0)));
+    }
+
+    [Fact]
+    public void Training_simulates_the_workers_default_insert_concurrency_and_flush_timer()
+    {
+        var worker = Load();
+        var training = new EventPipeline.Models.Batching.TrainerOptions().Simulator;
+        Assert.Equal(worker.ClickHouse.MaxConcurrentInserts, training.MaxConcurrentInserts);
+        Assert.Equal(worker.Batch.MaxLatencyMs / 1000.0, training.MaxLatencySeconds, 9);
+        Assert.Equal(worker.Batch.MaxSize, training.MaxSize);
+    }
+
     [Theory]
     [InlineData("Kafka:BootstrapServers", "", "Kafka:BootstrapServers is required")]
     [InlineData("Kafka:Topic", null, "Kafka:Topic is required")]
@@ -43,6 +65,7 @@ public sealed class PipelineSettingsTests
     [InlineData("Batch:Size", "lots", "Batch:Size")]
     [InlineData("Batch:Policy", "magic", "Batch:Policy")]
     [InlineData("Batch:MaxLatencyMs", "-5", "Batch:MaxLatencyMs")]
+    [InlineData("Batch:AimdRowLatencyTargetMs", "-1", "Batch:AimdRowLatencyTargetMs")]
     [InlineData("Kafka:AutoOffsetReset", "sometimes", "Kafka:AutoOffsetReset")]
     [InlineData("Kafka:Properties:enable.auto.commit", "true", "enable.auto.commit")]
     [InlineData("Metrics:Port", "70000", "Metrics:Port")]

@@ -392,7 +392,7 @@ public sealed class EventGeneratorTests
     private static double Percent(AnalyticsEvent[] events, string eventName) => 100.0 * events.Count(e => e.EventName == eventName) / events.Length;
 
     private static IEnumerable<string> AppIds(GeneratorProfile profile, int appCount) =>
-        new GeneratorCatalog(new Random(1), profile, appCount, userCount: 1).Apps.Select(a => a.Id);
+        new GeneratorCatalog(new Random(1), profile, appCount, userCount: 1, appSkew: 1.2).Apps.Select(a => a.Id);
 
     private static IEnumerable<string> Hex(GeneratedMessage[] messages) => messages.Select(m => Convert.ToHexString(m.Payload));
 

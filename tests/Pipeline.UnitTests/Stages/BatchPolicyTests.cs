@@ -34,6 +34,25 @@ public sealed class BatchPolicyTests
         Assert.Equal(10_000, policy.NextBatchSize(Idle));
     }
 
+    [Fact]
+    public void Aimd_with_a_row_latency_target_halves_when_the_oldest_row_waited_longer_and_grows_otherwise()
+    {
+        var policy = new AimdBatchSizePolicy(initial: 20_000, min: 1000, max: 30_000, step: 5000, insertLatencyTarget: TimeSpan.FromSeconds(1),
+            rowLatencyTarget: TimeSpan.FromMilliseconds(800));
+        policy.OnInserted(new BatchInsertOutcome(20_000, 1, 0.1, true, OldestRowAgeSeconds: 0.9)); // fast insert, late rows
+        Assert.Equal(10_000, policy.NextBatchSize(Idle));
+        policy.OnInserted(new BatchInsertOutcome(10_000, 1, 0.1, true, OldestRowAgeSeconds: 0.5));
+        Assert.Equal(15_000, policy.NextBatchSize(Idle));
+    }
+
+    [Fact]
+    public void Aimd_without_a_row_latency_target_ignores_row_age_as_before()
+    {
+        var policy = new AimdBatchSizePolicy(initial: 20_000, min: 1000, max: 30_000, step: 5000, insertLatencyTarget: TimeSpan.FromSeconds(1));
+        policy.OnInserted(new BatchInsertOutcome(20_000, 1, 0.1, true, OldestRowAgeSeconds: 30));
+        Assert.Equal(25_000, policy.NextBatchSize(Idle));
+    }
+
     [Theory]
     [InlineData(50_000.0, 0, 50_000)] // one second of traffic
     [InlineData(500.0, 0, 1000)] // floored
