@@ -56,9 +56,9 @@ public sealed class ProduceMetricsTests(KafkaFixture kafka, ITestOutputHelper ou
         // Nothing of the worker's inserts: a rows counter at zero beside source lag would read as a stalled worker.
         foreach (var name in new[] { "pipeline_clickhouse_", "pipeline_batch_", "pipeline_end_to_end_latency_seconds", "pipeline_telemetry_" })
             Assert.DoesNotContain("\n" + name, text);
-        // The default partitioner (hash) counts what it placed on each of the target's 4 partitions.
+        // The default partitioner (d-choices) counts what it placed on each of the target's 4 partitions.
         Assert.Equal(good, Sum(text, "pipeline_producer_partition_messages_total{topic=\"" + target));
-        Assert.Contains($"pipeline_producer_partitioner_info{{topic=\"{target}\",strategy=\"hash\",mode=\"active\"}} 1", text);
+        Assert.Contains($"pipeline_producer_partitioner_info{{topic=\"{target}\",strategy=\"d-choices\",mode=\"active\"}} 1", text);
         Assert.InRange(Sample(text, $"pipeline_producer_partition_load_gini{{topic=\"{target}\"}}"), 0, 1);
         output.WriteLine(text.Split('\n').Single(l => l.StartsWith("process_working_set_bytes ", StringComparison.Ordinal))); // for sizing the pod
 

@@ -54,8 +54,8 @@ public sealed partial class PrometheusScrapeTests(KafkaFixture kafka, ITestOutpu
             await using var endpoint = await MetricsEndpoint.StartAsync("127.0.0.1", 0, worker.Metrics.Registry,
                 worker.Worker.Health, TestLogger.CreateFactory(output), CancellationToken.None);
             var producerPort = OperationsTools.FreePort();
-            // d-choices: the partitioning panels' fan-out series exist only for a strategy with a policy.
-            using var produce = TestPipelineProcess.StartProduce(kafka.BootstrapServers, raw, topic, producerPort, output, "--partitioner", "d-choices");
+            // The default partitioner (d-choices) has a policy: the partitioning panels' fan-out series exist only for such a strategy.
+            using var produce = TestPipelineProcess.StartProduce(kafka.BootstrapServers, raw, topic, producerPort, output);
             var recordingRules = OperationsTools.Deploy("prometheus", "rules", "pipeline-recording.yml");
             await using var prometheus = await PrometheusServer.StartAsync(
                 new Dictionary<string, string> { [WorkerJob] = $"127.0.0.1:{endpoint.Port}", [ProducerJob] = $"127.0.0.1:{producerPort}" },
