@@ -35,11 +35,26 @@ internal sealed class CodecNetwork : nn.Module<Tensor, Tensor>
     private readonly int _fields;
     private readonly int _levels;
 
+    // Every scalar the passes use, held for the module's life. TorchSharp's implicit ones (a literal in `latent + 1`, the
+    // default alpha of `tensor + tensor`) are temporaries that the finalizer may free while the native call still reads
+    // them; the freed memory can come back as another thread's float scalar. A produce pod failed that way: "For
+    // integral input tensors, argument alpha must not be a floating point number" on the integral index add.
+    private readonly Scalar _integralOne = 1L.ToScalar();
+    private readonly Scalar _one = 1.0.ToScalar();
+    private readonly Scalar _minusOne = (-1.0).ToScalar();
+    private readonly Scalar _zero = 0.0.ToScalar();
+    private readonly Scalar _halfRange;
+    private readonly Scalar _maxLevel;
+    private readonly Scalar _step;
+
     public CodecNetwork(int[] fieldSizes, CodecNetworkOptions options) : base("event_codec")
     {
         Options = options;
         _fields = fieldSizes.Length;
         _levels = 1 << options.LatentBits;
+        _halfRange = ((_levels - 1) / 2.0).ToScalar();
+        _maxLevel = ((double)(_levels - 1)).ToScalar();
+        _step = (2.0 / (_levels - 1)).ToScalar();
         var offsets = new long[_fields];
         for (var f = 1; f < _fields; f++)
             offsets[f] = offsets[f - 1] + fieldSizes[f - 1];
@@ -69,7 +84,7 @@ internal sealed class CodecNetwork : nn.Module<Tensor, Tensor>
         var latent = EncodeContinuous(indices);
         var quantised = Dequantise(QuantiseCodes(latent));
         // Straight-through: the forward pass sees the rounded latent, the gradient flows as if it were not rounded.
-        var straight = latent + (quantised - latent).detach();
+        var straight = latent.add(quantised.add(latent, _minusOne).detach(), _one);
         return DecodeLogits(straight).MoveToOuterDisposeScope();
     }
 
@@ -89,18 +104,28 @@ internal sealed class CodecNetwork : nn.Module<Tensor, Tensor>
 
     private Tensor EncodeContinuous(Tensor indices)
     {
-        var embedded = _embedding.forward(indices + _fieldOffsets.to(indices.device)).reshape(indices.shape[0], -1);
+        var embedded = _embedding.forward(indices.add(_fieldOffsets.to(indices.device), _integralOne)).reshape(indices.shape[0], -1);
         return _encoderLatent.forward(nn.functional.relu(_encoderHidden.forward(embedded))).tanh();
     }
 
-    private Tensor QuantiseCodes(Tensor latent) => ((latent + 1) * ((_levels - 1) / 2.0)).round().clamp(0, _levels - 1).to(ScalarType.Int64);
+    private Tensor QuantiseCodes(Tensor latent) => latent.add(_one, _one).mul(_halfRange).round().clamp(_zero, _maxLevel).to(ScalarType.Int64);
 
-    private Tensor Dequantise(Tensor codes) => codes.to(ScalarType.Float32) * (2.0 / (_levels - 1)) - 1;
+    private Tensor Dequantise(Tensor codes) => codes.to(ScalarType.Float32).mul(_step).add(_minusOne, _one);
 
     private Tensor DecodeLogits(Tensor latent)
     {
         var hidden = nn.functional.relu(_decoderIn.forward(latent));
         hidden = nn.functional.relu(_decoderHidden.forward(hidden));
         return _heads.forward(hidden);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var scalar in new[] { _integralOne, _one, _minusOne, _zero, _halfRange, _maxLevel, _step })
+                scalar.Dispose();
+        }
+        base.Dispose(disposing);
     }
 }
