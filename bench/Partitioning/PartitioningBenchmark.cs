@@ -71,7 +71,7 @@ internal static class PartitioningBenchmark
     }
 
     private static string LearnedModelPath(PartitioningOptions options) =>
-        options.ModelPath.Length > 0 ? options.ModelPath : Path.Combine(AppContext.BaseDirectory, "Artifacts", "partitioner");
+        options.ModelPath.Length > 0 ? options.ModelPath : PartitionerArtifact.DefaultDirectory;
 
     /// <summary>
     /// Two fresh workers on a fresh topic and table, then every workload and strategy once, strategies in a random order

@@ -13,7 +13,7 @@ internal static class LearnedPartitioning
     {
         if (options.HeavyKeys > FanOutSchema.Slots)
             throw new ConfigurationException($"Partitioning:HeavyKeys {options.HeavyKeys}: the ppo policy decides for at most {FanOutSchema.Slots} heavy keys");
-        var directory = string.IsNullOrWhiteSpace(modelPath) ? Path.Combine(AppContext.BaseDirectory, "Artifacts", "partitioner") : modelPath;
+        var directory = string.IsNullOrWhiteSpace(modelPath) ? PartitionerArtifact.DefaultDirectory : modelPath;
         try
         {
             return PpoFanOutPolicy.Load(directory);
