@@ -61,11 +61,11 @@ internal static class BenchCli
               The batch-size policies on the real pipeline (worker processes, exact latency from GET /latency) beside the simulator.
               --profile P[,P]             steady, diurnal, step, bursty, saturation, merge-pressure, slow-clickhouse or all (default steady)
               --seconds N                 load per policy run, at least 15 (default 60)
-              --repeat N                  runs per policy, interleaved in a rotating order (default 10)
+              --repeat N                  runs per policy, interleaved in a seeded random order (default 10)
               --partitions N              topic partitions (default 64)
               --static-sizes N,N          static sizes to run (default: the simulator's best)
-              --threshold-targets-ms N,N  threshold fill times (Batch:TargetLatencyMs) to run (default 1000)
-              --aimd-latency-targets-ms N,N  AIMD variants that also halve on rows older than N ms at ack (default 1000)
+              --threshold-targets-ms N,N  threshold fill times (Batch:TargetLatencyMs) to run, or none (default 1000)
+              --aimd-latency-targets-ms N,N  AIMD variants that also halve on rows older than N ms at ack, or none (default 1000)
               --grid                      tune the baselines: the grid's static sizes, fill times and AIMD targets, no DQN
               --no-dqn                    leave the learned policy out
               --max-inserts-per-second X  the constraint a tuned baseline must meet (default 2)
@@ -77,9 +77,10 @@ internal static class BenchCli
               --parts-to-throw-insert N   merge-pressure: the table's parts_to_throw_insert (default 60)
               --model DIR                 DQN artifact (default src/Models/Artifacts/batcher)
               --out DIR                   results directory (default perf-data)
+              --from-report FILE          no runs: calibrate the simulator on FILE's runs (a batching-*.json) and judge the gate
             """, new Dictionary<string, Value>
         {
-            ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
+            ["--from-report"] = Value.Text, ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
             ["--threshold-targets-ms"] = Value.IntList, ["--aimd-latency-targets-ms"] = Value.IntList, ["--grid"] = Value.None, ["--no-dqn"] = Value.None,
             ["--max-inserts-per-second"] = Value.Double, ["--max-latency-ms"] = Value.Int, ["--workers"] = Value.Int, ["--proxy-delay-ms"] = Value.Int, ["--proxy-bytes-per-second"] = Value.Long,
             ["--parts-to-delay-insert"] = Value.Int, ["--parts-to-throw-insert"] = Value.Int, ["--model"] = Value.Text, ["--out"] = Value.Text,
@@ -226,11 +227,11 @@ internal static class BenchCli
                 Value.Int => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
                 Value.Long => long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _),
                 Value.Double => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _),
-                Value.IntList => value.Split(',').All(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)),
+                Value.IntList => value == "none" || value.Split(',').All(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)),
                 _ => true,
             };
             if (!ok)
-                return $"{args[i - 1]} '{value}' is not {(kind == Value.Double ? "a number" : kind == Value.IntList ? "a comma-separated list of whole numbers" : "a whole number")}";
+                return $"{args[i - 1]} '{value}' is not {(kind == Value.Double ? "a number" : kind == Value.IntList ? "a comma-separated list of whole numbers (or none)" : "a whole number")}";
         }
         try
         {

@@ -86,6 +86,13 @@ internal sealed class BenchWorker : IDisposable
         await _http.GetFromJsonAsync<EndToEndLatencySnapshot>(interval ? "/latency?interval=true" : "/latency", ct)
         ?? throw new InvalidOperationException($"{Process.Name}: /latency answered null");
 
+    /// <summary>Starts the worker's latency windows again (POST /latency/reset): what was acknowledged so far is forgotten.</summary>
+    public async Task ResetLatencyAsync(CancellationToken ct)
+    {
+        using var response = await _http.PostAsync("/latency/reset", content: null, ct);
+        response.EnsureSuccessStatusCode();
+    }
+
     public Task<string> MetricsAsync(CancellationToken ct) => _http.GetStringAsync("/metrics", ct);
 
     /// <summary>Scrapes /metrics every <paramref name="interval"/> as Prometheus would, until cancelled; returns the scrapes made.</summary>

@@ -1,4 +1,4 @@
-using EventPipeline.Bench.Latency;
+using System.Text.Json;
 using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Batching;
 
@@ -6,7 +6,7 @@ namespace EventPipeline.Bench.Batching;
 
 /// <summary>
 /// The batch-size policies on the real pipeline, per profile: every policy run <c>--repeat</c> times, the policies
-/// taking turns in a rotating order so that drift of the shared machine favours none, with the simulator's prediction
+/// taking turns in a seeded random order so that drift of the shared machine favours none, with the simulator's prediction
 /// for the same policy and load beside them. <c>--grid</c> tunes the baselines instead (static sizes, threshold fill
 /// times, AIMD latency targets) and names the best of each under the inserts/s constraint.
 /// </summary>
@@ -14,6 +14,8 @@ internal static class BatchingBenchmark
 {
     public static async Task<int> RunAsync(BatchingOptions options)
     {
+        if (options.FromReport is { } reportPath)
+            return Recalibrate(reportPath, options);
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));
@@ -25,6 +27,7 @@ internal static class BatchingBenchmark
         try
         {
             await server.QueryAsync("CREATE DATABASE IF NOT EXISTS bench", ct);
+            await RecordedInsert.CreateTableAsync(server, "bench", ct);
             var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
             foreach (var profile in options.Profiles)
             {
@@ -32,13 +35,12 @@ internal static class BatchingBenchmark
                 var load = BenchLoad.Create(profile, options.Seconds);
                 var setup = ProfileSetup.For(profile, options);
                 var (specs, sweep) = Policies(options, cost, load);
-                var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(cost, load, options.MaxLatencyMs, s.ForSimulator));
                 Console.WriteLine($"== {profile}: {load.Description}; {setup.Describe()}; {options.Seconds} s, {load.TotalEvents():N0} events per run; " +
                     $"{specs.Count} policies x {options.Repeat} repetitions");
                 var runs = new List<PolicyRun>();
                 for (var repetition = 1; repetition <= options.Repeat; repetition++)
                 {
-                    foreach (var (order, spec) in LatencyBenchmark.Rotated([.. specs], repetition - 1).Index())
+                    foreach (var (order, spec) in RunOrder.Shuffled(specs, seed: repetition).Index())
                     {
                         var run = await PipelineRun.RunAsync(options, load, setup, spec, repetition, order, server, logDir, ct);
                         failed |= !run.Ok;
@@ -48,15 +50,22 @@ internal static class BatchingBenchmark
                             (run.Ok ? "" : "  FAILED"));
                     }
                 }
+                var defaults = new EventPipeline.Host.Configuration.BatchSettings();
+                var trace = TraceRecording.Create(load, (options.MaxLatencyMs ?? defaults.MaxLatencyMs) / 1000.0, defaults.MaxSize, runs);
+                var (calibrationRuns, validationRuns, inSample) = TraceRecording.Split(trace);
+                var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, version);
+                var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(calibration, trace.Load(), s));
                 var simulator = new
                 {
-                    cost_model = $"a={cost.A:G4} s + b={cost.B:G4} s/row + d={cost.D:G4} s/row per other insert (R2 {cost.R2:F2}, {cost.ServerVersion})",
-                    max_concurrent_inserts = 2, max_latency_s = (options.MaxLatencyMs ?? new EventPipeline.Host.Configuration.BatchSettings().MaxLatencyMs) / 1000.0,
-                    models = "neither Kafka, decode, a proxy's delay, other workers nor merges",
+                    calibration = calibration.Describe(),
+                    fitted_on = inSample ? "every run (one repetition: the gate below is in-sample)" : "the odd repetitions; the gate is judged on the even ones",
+                    cost_model = calibration.Cost, upstream = calibration.Upstream, max_concurrent_inserts = SimulatorCalibration.MaxConcurrentInserts,
+                    max_latency_s = calibration.MaxLatencySeconds,
                 };
-                var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, specs, simulated, runs, sweep);
+                var gate = SimToRealGate.Judge(calibration, trace, validationRuns);
+                var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, gate, specs, simulated, runs, sweep);
                 report.Print();
-                Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+                Console.WriteLine($"Wrote {string.Join(", ", [.. report.Write(options.OutputDirectory), TraceRecording.Write(trace, options)])}");
             }
             if (failed)
                 Console.Error.WriteLine($"Some runs failed their checks; the worker logs are kept in {logDir}");
@@ -68,6 +77,26 @@ internal static class BatchingBenchmark
             if (!failed)
                 Directory.Delete(stateDir, recursive: true);
         }
+    }
+
+    /// <summary>The simulator calibrated on a kept report's runs, judged by the gate, the trace written beside it: no run.</summary>
+    private static int Recalibrate(string reportPath, BatchingOptions options)
+    {
+        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
+        var root = report.RootElement;
+        var load = BenchLoad.Create(root.GetProperty("profile").GetString()!, root.GetProperty("seconds").GetInt32());
+        var runs = root.GetProperty("runs").Deserialize<List<PolicyRun>>()!;
+        var maxLatencyMs = options.MaxLatencyMs ?? new EventPipeline.Host.Configuration.BatchSettings().MaxLatencyMs;
+        var trace = TraceRecording.Create(load, maxLatencyMs / 1000.0, new EventPipeline.Host.Configuration.BatchSettings().MaxSize, runs);
+        var (calibrationRuns, validationRuns, inSample) = TraceRecording.Split(trace);
+        var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, root.GetProperty("machine").GetProperty("clickhouse_version").GetString()!);
+        Console.WriteLine($"{load.Name}: {calibration.Describe()}{(inSample ? " (every run: in-sample)" : " (odd repetitions)")}");
+        var gate = SimToRealGate.Judge(calibration, trace, validationRuns);
+        foreach (var c in gate.StaticPolicies)
+            Console.WriteLine($"  {c.Policy,-16} real p50 {c.MeasuredP50Ms,7:F0} p99 {c.MeasuredP99Ms,7:F0} | sim p50 {c.SimulatedP50Ms,7:F0} p99 {c.SimulatedP99Ms,7:F0}");
+        Console.WriteLine($"sim-to-real gate: {gate.Summary}");
+        Console.WriteLine($"Wrote {TraceRecording.Write(trace, options)}");
+        return 0;
     }
 
     private static (List<PolicySpec> Specs, List<object> Sweep) Policies(BatchingOptions options, InsertCostModel cost, BenchLoad load)
@@ -87,7 +116,7 @@ internal static class BatchingBenchmark
         specs.Add(PolicySpec.Aimd);
         specs.AddRange(options.AimdRowLatencyTargetsMs.Select(PolicySpec.AimdRowLatency));
         if (options.IncludeDqn)
-            specs.Add(PolicySpec.Dqn(options.ModelPath));
+            specs.Add(PolicySpec.Dqn(options.ModelPath, (int)Math.Ceiling(1000 / options.MaxInsertsPerSecond)));
         return (specs, [.. sweep.Select(s => new { policy = $"static-{s.Size}", simulated = s.Numbers })]);
     }
 }

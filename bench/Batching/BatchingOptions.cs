@@ -17,7 +17,7 @@ internal sealed record BatchingOptions
 
     public int Partitions { get; init; } = 64;
 
-    /// <summary>Runs per policy; the policies take turns in a rotating order within each repetition.</summary>
+    /// <summary>Runs per policy; the policies take turns in a seeded random order within each repetition.</summary>
     public int Repeat { get; init; } = 10;
 
     /// <summary>Static sizes to run on the real pipeline; empty takes the simulator's best static size instead.</summary>
@@ -59,13 +59,16 @@ internal sealed record BatchingOptions
 
     public string OutputDirectory { get; init; } = "perf-data";
 
+    /// <summary>A report of an earlier run: calibrate the simulator on its runs and judge the gate, without running anything.</summary>
+    public string? FromReport { get; init; }
+
     public static BatchingOptions Parse(string[] args)
     {
         var options = new BatchingOptions();
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int[] List(string name) => [.. Value().Split(',').Select(s => Positive(int.Parse(s, CultureInfo.InvariantCulture), name))];
+            int[] List(string name) => Value() is "none" ? [] : [.. args[i].Split(',').Select(s => Positive(int.Parse(s, CultureInfo.InvariantCulture), name))];
             var name = args[i];
             options = name switch
             {
@@ -87,6 +90,7 @@ internal sealed record BatchingOptions
                 "--parts-to-throw-insert" => options with { PartsToThrowInsert = Positive(int.Parse(Value(), CultureInfo.InvariantCulture), name) },
                 "--model" => options with { ModelPath = Value() },
                 "--out" => options with { OutputDirectory = Value() },
+                "--from-report" => options with { FromReport = Value() },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }

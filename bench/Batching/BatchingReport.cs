@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EventPipeline.Models.Batching;
 
 namespace EventPipeline.Bench.Batching;
 
@@ -21,7 +22,7 @@ internal sealed record BatchingReport(
     };
 
     public static BatchingReport Create(BatchingOptions options, BenchLoad load, ProfileSetup setup, DateTime startedUtc, string clickHouseVersion, object simulator,
-        List<PolicySpec> specs, Dictionary<string, PolicyNumbers> simulated, List<PolicyRun> runs, List<object> sweep)
+        SimToRealGate gate, List<PolicySpec> specs, Dictionary<string, PolicyNumbers> simulated, List<PolicyRun> runs, List<object> sweep)
     {
         var summaries = specs.Select(s => PolicySummary.From(s, [.. runs.Where(r => r.Policy == s.Name)], simulated[s.Name])).ToList();
         var bestThroughput = summaries.Where(s => s.EventsPerSecond is not null).Select(s => s.EventsPerSecond!.Median).DefaultIfEmpty(0).Max();
@@ -53,7 +54,7 @@ internal sealed record BatchingReport(
             ["dotnet"] = Environment.Version.ToString(), ["os"] = RuntimeInformation.OSDescription,
         };
         return new BatchingReport(load.Name, load.Description, setup.Describe(), options.Seconds, options.Repeat, options.Grid, options.MaxInsertsPerSecond,
-            startedUtc, machine, Describe(options), simulator, best?.Policy, tuned, SimToRealGate.Judge(summaries),
+            startedUtc, machine, Describe(options), simulator, best?.Policy, tuned, gate,
             BatchingVerdict.Judge(load.Name, summaries, best, options.Repeat), summaries, sweep, runs);
     }
 
@@ -67,7 +68,7 @@ internal sealed record BatchingReport(
         "the worker's own GET /latency: for every acknowledged row, ack time minus its Kafka timestamp, in an HDR histogram (percentiles within 1%, max " +
         "exact). Run percentiles: the cumulative /latency at the end (the worker saw only this run's rows; with several workers the highest worker's, an " +
         "upper bound of the pooled value). Per-second series: /latency?interval=true every second. Inserts/s: flushed batches over the load's seconds. " +
-        $"Repetitions: {options.Repeat}, the policies in a rotating order in each. Summaries: medians with bootstrap 95% intervals (2,000 resamples) over the " +
+        $"Repetitions: {options.Repeat}, the policies in a seeded random order in each. Summaries: medians with bootstrap 95% intervals (2,000 resamples) over the " +
         "runs that passed their checks (every row inserted once, no offset reset); p99 change: paired by repetition against the best baseline (lowest median " +
         $"p99 with median inserts/s <= {options.MaxInsertsPerSecond} and the 95% interval of its throughput reaching the best median throughput, within 1%). " +
         $"Batch:MaxLatencyMs {options.MaxLatencyMs?.ToString(CultureInfo.InvariantCulture) ?? "at the product default"} for every policy. Prometheus histograms are not used here.";

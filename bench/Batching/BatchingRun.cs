@@ -47,9 +47,10 @@ internal sealed record BacklogDrain(
     [property: JsonPropertyName("highest_p99_ms_while_draining")] long? HighestP99MsWhileDraining);
 
 /// <summary>One run of one policy: everything measured, kept in the JSON whatever the summary makes of it.</summary>
-/// <param name="Order">Position of this run within its repetition (the order rotates).</param>
+/// <param name="Order">Position of this run within its repetition (a seeded random order per repetition).</param>
 /// <param name="WorkerLatency">Each worker's cumulative /latency at the end (a fresh worker per run: exactly this run's rows).</param>
 /// <param name="Ok">Every produced row inserted exactly once, no offset reset, every worker ended cleanly.</param>
+/// <param name="Inserts">Every insert of the run as the workers' telemetry recorded it (the simulator's calibration trace).</param>
 internal sealed record PolicyRun(
     [property: JsonPropertyName("repetition")] int Repetition,
     [property: JsonPropertyName("order")] int Order,
@@ -65,4 +66,5 @@ internal sealed record PolicyRun(
     [property: JsonPropertyName("measured")] PolicyNumbers Measured,
     [property: JsonPropertyName("worker_latency")] IReadOnlyList<EndToEndLatencySnapshot> WorkerLatency,
     [property: JsonPropertyName("ok")] bool Ok,
-    [property: JsonPropertyName("series")] IReadOnlyList<SeriesPoint> Series);
+    [property: JsonPropertyName("series")] IReadOnlyList<SeriesPoint> Series,
+    [property: JsonPropertyName("inserts")] IReadOnlyList<RecordedInsert> Inserts);

@@ -10,12 +10,15 @@ namespace EventPipeline.Bench.Batching;
 /// One policy on the real pipeline: a fresh mock Kafka cluster and table, the worker(s) as production runs them
 /// (<c>pipeline run</c> processes, one consumer group) started and assigned every partition first, then the paced
 /// producer, sampled once a second (/metrics, /latency?interval=true, system.parts), until every produced row is in.
-/// A fresh worker per run makes its cumulative /latency exactly this run's rows.
+/// Each run starts with a warm-up (a light load until its rows are in: the JIT, the first connections through a proxy),
+/// then resets the worker's latency windows (POST /latency/reset), so that its cumulative /latency at the end is
+/// exactly the measured rows, and counts metrics and telemetry from there.
 /// </summary>
 internal static class PipelineRun
 {
     private const string Database = "bench";
     private const string Topic = "events";
+    private const double WarmUpSeconds = 5, WarmUpRate = 10_000;
 
     public static async Task<PolicyRun> RunAsync(BatchingOptions options, BenchLoad load, ProfileSetup setup, PolicySpec spec, int repetition, int order,
         LocalClickHouseServer server, string logDir, CancellationToken ct)
@@ -42,10 +45,14 @@ internal static class PipelineRun
             // Several members: a short session makes the mock's rebalances settle in seconds (as the partitioning bench does).
             .. setup.Workers > 1 ? ["Kafka:Properties:session.timeout.ms=6000", "Kafka:Properties:heartbeat.interval.ms=500"] : Array.Empty<string>(),
         ];
-        var workers = Enumerable.Range(0, setup.Workers).Select(i => BenchWorker.Start(kafka.BootstrapServers, Topic, clickHouseUrl, Database, table,
-            $"{spec.Name}-r{repetition}-w{i}", Path.Combine(logDir, $"{load.Name}-{spec.Name}-r{repetition}-w{i}.log"), settings)).ToList();
+        var workerNames = Enumerable.Range(0, setup.Workers).Select(i => $"{load.Name}-{spec.Name}-r{repetition}-w{i}-{table}").ToList();
+        var workers = workerNames.Select((name, i) => BenchWorker.Start(kafka.BootstrapServers, Topic, clickHouseUrl, Database, table,
+            $"{spec.Name}-r{repetition}-w{i}", Path.Combine(logDir, $"{load.Name}-{spec.Name}-r{repetition}-w{i}.log"), [.. settings, .. RecordedInsert.Settings(name)])).ToList();
         var before = await ServerEventsAsync(server, ct);
+        var warmUp = new PacedProducer();
         var producer = new PacedProducer();
+        var baseline = new Totals(0, 0, 0, 0);
+        var measuredSinceUtc = DateTime.UtcNow;
         var series = new List<SeriesPoint>();
         var ok = true;
         double drain = double.NaN, finished = 0;
@@ -55,6 +62,11 @@ internal static class PipelineRun
         {
             await Task.WhenAll(workers.Select(w => w.WaitReadyAsync(TimeSpan.FromMinutes(1), ct)));
             await WaitAssignedAsync(workers, options.Partitions, ct);
+            await Task.Run(() => warmUp.RunAsync(kafka.BootstrapServers, Topic, options.Partitions,
+                BenchLoad.Constant(Math.Min(WarmUpRate, load.Rate(0.5)), WarmUpSeconds), ct), ct);
+            baseline = await WaitInsertedAsync(workers, warmUp.Produced, ct);
+            await Task.WhenAll(workers.Select(w => w.ResetLatencyAsync(ct)));
+            measuredSinceUtc = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
             var producing = Task.Run(() => producer.RunAsync(kafka.BootstrapServers, Topic, options.Partitions, load, ct), ct);
             var previous = new Totals(0, 0, 0, 0);
@@ -68,8 +80,7 @@ internal static class PipelineRun
                 var produced = producer.Produced;
                 lastMetrics = [.. await Task.WhenAll(workers.Select(w => w.MetricsAsync(ct)))];
                 var latency = await Task.WhenAll(workers.Select(w => w.LatencyAsync(interval: true, ct)));
-                var current = new Totals(produced, (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_clickhouse_rows_total")),
-                    (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_count")), lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_sum")));
+                var current = Totals.Of(lastMetrics, produced) - baseline;
                 var seconds = now - (next - 1.0);
                 var batches = current.Batches - previous.Batches;
                 series.Add(new SeriesPoint(Math.Round(now, 2), Math.Round((current.Produced - previous.Produced) / seconds), Math.Round((current.Inserted - previous.Inserted) / seconds),
@@ -107,25 +118,56 @@ internal static class PipelineRun
         {
             ok &= await StopAllAsync(workers);
         }
-        var count = await server.CountAsync(qualified, ct);
+        var count = await server.CountAsync(qualified, ct) - warmUp.Produced;
         if (count != producer.Produced)
         {
             ok = false;
-            Console.Error.WriteLine($"{spec.Name}: {count} rows in the table, {producer.Produced} produced");
+            Console.Error.WriteLine($"{spec.Name}: {count} rows in the table after the warm-up's {warmUp.Produced}, {producer.Produced} produced");
         }
         var after = await ServerEventsAsync(server, ct);
         await server.QueryAsync($"DROP TABLE IF EXISTS {qualified}", CancellationToken.None);
-        var flushes = (long)lastMetrics.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_count"));
+        var inserts = await RecordedInsert.ReadAsync(server, Database, workerNames, measuredSinceUtc, ct);
+        var flushes = (Totals.Of(lastMetrics, 0) - baseline).Batches;
         // One worker: its exact percentiles. Several: the highest worker's, an upper bound of the pooled percentile.
         double Worst(Func<EndToEndLatencySnapshot, long?> value) => cumulative.Select(value).Max() ?? double.NaN;
         var measured = new PolicyNumbers(Math.Round(count / Math.Max(load.Seconds, finished), 1), Worst(l => l.P50Ms), Worst(l => l.P95Ms), Worst(l => l.P99Ms),
             Worst(l => l.MaxMs), Math.Round(flushes / load.Seconds, 3), flushes);
         return new PolicyRun(repetition, order, spec.Name, producer.Produced, count, Math.Round(drain, 2), after.InsertQueries - before.InsertQueries,
             after.DelayedInserts - before.DelayedInserts, after.RejectedInserts - before.RejectedInserts, series.Count == 0 ? 0 : series.Max(s => s.ActiveParts),
-            Backlog(load, series), measured, cumulative, ok && cumulative.Count == setup.Workers, series);
+            Backlog(load, series), measured, cumulative, ok && cumulative.Count == setup.Workers, series, inserts);
     }
 
-    private sealed record Totals(long Produced, long Inserted, long Batches, double BatchRows);
+    private sealed record Totals(long Produced, long Inserted, long Batches, double BatchRows)
+    {
+        /// <summary>Rows inserted and batches flushed by all workers, from their /metrics.</summary>
+        public static Totals Of(IEnumerable<string> metrics, long produced)
+        {
+            var all = metrics.ToList();
+            return new(produced, (long)all.Sum(m => BenchWorker.Sum(m, "pipeline_clickhouse_rows_total")),
+                (long)all.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_count")), all.Sum(m => BenchWorker.Sum(m, "pipeline_batch_size_sum")));
+        }
+
+        /// <summary>What happened after <paramref name="baseline"/> (the warm-up); the produced count is the run's own.</summary>
+        public static Totals operator -(Totals current, Totals baseline) =>
+            new(current.Produced, current.Inserted - baseline.Inserted, current.Batches - baseline.Batches, current.BatchRows - baseline.BatchRows);
+    }
+
+    /// <summary>Until the workers have inserted <paramref name="rows"/> (the warm-up's); returns their totals then.</summary>
+    private static async Task<Totals> WaitInsertedAsync(List<BenchWorker> workers, long rows, CancellationToken ct)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var totals = Totals.Of(await Task.WhenAll(workers.Select(w => w.MetricsAsync(ct))), 0);
+            if (totals.Inserted >= rows)
+                return totals;
+            foreach (var worker in workers)
+                worker.ThrowIfExited();
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                throw new TimeoutException($"the workers inserted {totals.Inserted} of the warm-up's {rows} rows in 60 s");
+            await Task.Delay(200, ct);
+        }
+    }
 
     private sealed record ServerEvents(long InsertQueries, long DelayedInserts, long RejectedInserts);
 

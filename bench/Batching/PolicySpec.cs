@@ -15,7 +15,8 @@ internal sealed record PolicySpec(
     string Description,
     IReadOnlyDictionary<string, string> Settings,
     Func<BatchingSimulatorClock, IBatchSizePolicy> ForSimulator,
-    bool IsBaseline = true)
+    bool IsBaseline = true,
+    double MinInsertIntervalSeconds = 0)
 {
     private const int MinSize = 1_000, MaxSize = 200_000, AimdStep = 5_000, AimdInitial = 100_000;
 
@@ -44,15 +45,16 @@ internal sealed record PolicySpec(
     /// <summary>
     /// The trained model, as production runs it: the worker feeds it the UTC clock's time of day (the simulator's copy
     /// sees the simulated day, as in training). The model's clock feature is therefore out of its training range here.
+    /// Batch:MinInsertIntervalMs holds it to the inserts/s constraint the tuned baselines were chosen under.
     /// </summary>
-    public static PolicySpec Dqn(string modelPath)
+    public static PolicySpec Dqn(string modelPath, int minInsertIntervalMs)
     {
         var path = Path.GetFullPath(modelPath);
-        return new("dqn", $"Batch:Policy=dqn, model {modelPath}, the worker's UTC clock",
-            new Dictionary<string, string> { ["Batch:Policy"] = "dqn", ["Batch:ModelPath"] = path },
+        return new("dqn", $"Batch:Policy=dqn, model {modelPath}, the worker's UTC clock, Batch:MinInsertIntervalMs={minInsertIntervalMs}",
+            new Dictionary<string, string> { ["Batch:Policy"] = "dqn", ["Batch:ModelPath"] = path, ["Batch:MinInsertIntervalMs"] = Text(minInsertIntervalMs) },
             clock => new DqnBatchSizePolicy(new DqnPolicyOptions { ModelPath = path, MinSize = MinSize, MaxSize = MaxSize, FallbackSize = AimdInitial },
                 now: () => clock.Now, dayFraction: () => clock.DayFraction),
-            IsBaseline: false);
+            IsBaseline: false, MinInsertIntervalSeconds: minInsertIntervalMs / 1000.0);
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);

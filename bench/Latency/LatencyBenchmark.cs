@@ -11,7 +11,7 @@ namespace EventPipeline.Bench.Latency;
 /// row, HDR histogram within 1%). The worker runs as its own process with a user's defaults while /metrics is scraped
 /// at Prometheus' interval. First the maximum sustainable rate: a preloaded backlog drained, the rate from the first
 /// insert past 10% of it to the last full batch (start-up, group join and the timer-flushed tail left out), or --max-rate. Then one worker takes paced load at
-/// each level (25/50/75% of that rate), the levels interleaved over the repetitions in a rotating order so that drift
+/// each level (25/50/75% of that rate), the levels interleaved over the repetitions in a seeded random order so that drift
 /// of the machine does not favour one; each run drops its warm-up by taking an interval snapshot after it and
 /// measures with another at the end of the load. After each run every event produced so far must be visible before
 /// the next starts, and no offset may have been reset (the embedded broker trims each partition to ~5 MiB).
@@ -126,7 +126,7 @@ internal static class LatencyBenchmark
             var runs = new List<LatencyRun>();
             for (var repetition = 1; repetition <= options.Repeat; repetition++)
             {
-                foreach (var level in Rotated(options.Levels, repetition - 1))
+                foreach (var level in RunOrder.Shuffled(options.Levels, seed: repetition))
                 {
                     var run = await RunOnceAsync(kafka, server, worker, options, qualified, repetition, level, maxRate * level / 100, produced, ct);
                     produced += run.Produced;
@@ -182,7 +182,4 @@ internal static class LatencyBenchmark
             await producing;
         ct.ThrowIfCancellationRequested();
     }
-
-    /// <summary>The levels starting at a different one each repetition: 25,50,75 then 50,75,25 then 75,25,50.</summary>
-    internal static IEnumerable<T> Rotated<T>(T[] items, int by) => items.Skip(by % items.Length).Concat(items.Take(by % items.Length));
 }

@@ -32,7 +32,7 @@ internal sealed record LatencyReport(DateTime StartedUtc, Dictionary<string, obj
             $"{options.Partitions} partitions, producer in the bench process beside the embedded broker, on the same cores as the worker) for " +
             $"{options.WarmUpSeconds} s of warm-up, whose rows are dropped with a /latency?interval=true call, then {options.Seconds} s measured with " +
             "a second call at the end of the load; after each run every event produced must be visible before the next starts. Levels interleaved, " +
-            "in a rotating order per repetition; medians over repetitions, raw values beside them.";
+            "in a seeded random order per repetition; medians over repetitions, raw values beside them.";
         var atHalf = levels.FirstOrDefault(l => l.Level == 50);
         var target = new LatencyTarget($"p99 produce->visible <= {LatencyBenchmark.TargetP99Ms} ms at 50% of the maximum rate", LatencyBenchmark.TargetP99Ms,
             atHalf is null || double.IsNaN(atHalf.P99Ms) ? null : atHalf.P99Ms, atHalf is null || double.IsNaN(atHalf.P99Ms) ? null : atHalf.P99Ms <= LatencyBenchmark.TargetP99Ms);

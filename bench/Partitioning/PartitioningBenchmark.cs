@@ -97,7 +97,7 @@ internal static class PartitioningBenchmark
             long visibleBefore = 0;
             for (int w = 0; w < options.Workloads.Count; w++)
             {
-                foreach (var strategy in Shuffled(options.Strategies, seed: (repetition * 31) + w))
+                foreach (var strategy in RunOrder.Shuffled(options.Strategies, seed: (repetition * 31) + w))
                 {
                     var run = await RunOnceAsync(server, workers, $"{Database}.{table}", kafka.BootstrapServers, topic, options, options.Workloads[w], strategy,
                         repetition, learned, visibleBefore, ct);
@@ -209,18 +209,6 @@ internal static class PartitioningBenchmark
             worker.Dispose();
             throw;
         }
-    }
-
-    /// <summary>
-    /// The strategies in a seeded random order: a rotation would give each strategy the same predecessor in every
-    /// repetition, and whatever a run leaves behind (ClickHouse merging its parts, the broker's log cleaning) would then
-    /// always weigh on the same successor.
-    /// </summary>
-    internal static IEnumerable<string> Shuffled(IReadOnlyList<string> strategies, int seed)
-    {
-        var order = strategies.ToArray();
-        new Random(seed).Shuffle(order);
-        return order;
     }
 
     /// <summary>

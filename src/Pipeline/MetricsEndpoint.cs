@@ -35,7 +35,14 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         app.MapGet("/healthz", () => health.FailureReason is { } failure ? Results.Text($"failed: {failure}\n", statusCode: 503) : Results.Text("ok\n"));
         app.MapGet("/readyz", () => health.NotReadyReason is { } reason ? Results.Text($"not ready: {reason}\n", statusCode: 503) : Results.Text("ready\n"));
         if (latency is not null)
+        {
             app.MapGet("/latency", (bool? interval) => Results.Json(interval == true ? latency.Interval() : latency.Cumulative()));
+            app.MapPost("/latency/reset", () =>
+            {
+                latency.Reset();
+                return Results.NoContent();
+            });
+        }
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var endpoint = new MetricsEndpoint(app);
         // With port 0 Kestrel picks one; the server's address feature knows which.

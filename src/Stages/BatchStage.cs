@@ -17,6 +17,13 @@ public sealed record BatchStageOptions
     /// <summary>Upper bound on whatever the policy asks for (Batch:MaxSize): bounds the memory of one batch.</summary>
     public int MaxSize { get; init; } = 200_000;
 
+    /// <summary>
+    /// Batch:MinInsertIntervalMs: no flush sooner than this after the previous one, whatever the policy asked for or
+    /// the MaxLatency timer says; the batch keeps filling meanwhile (up to MaxSize). The hard limit on inserts a table
+    /// takes from this worker, the same for a learned policy and a simple one. Zero: off.
+    /// </summary>
+    public TimeSpan MinInsertInterval { get; init; }
+
     public void Validate()
     {
         if (BoundedCapacity < 1)
@@ -25,6 +32,8 @@ public sealed record BatchStageOptions
             throw new ArgumentOutOfRangeException("Batch:MaxLatency", MaxLatency, "must be positive");
         if (MaxSize < 1)
             throw new ArgumentOutOfRangeException("Batch:MaxSize", MaxSize, "must be at least 1");
+        if (MinInsertInterval < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException("Batch:MinInsertIntervalMs", MinInsertInterval, "must be 0 (off) or positive");
     }
 }
 
@@ -43,6 +52,9 @@ public sealed class BatchStage : BatchingStage
     // The chunk a full batch stopped in: the next batch starts with its remaining messages.
     private PipelineMessage[]? _carried;
     private int _carriedFrom;
+
+    // Stopwatch time before which no batch may be flushed (the previous flush + MinInsertInterval); 0: no limit.
+    private long _earliestFlush;
 
     public BatchStage(BatchStageOptions options, EventRowEncoder encoder, IBatchSizePolicy policy, PipelineMetrics metrics)
         : base(options, policy, metrics)
@@ -80,19 +92,22 @@ public sealed class BatchStage : BatchingStage
     private async Task<InsertBatch?> FillAsync(int target, ITargetBlock<PipelineMessage> deadLetter)
     {
         var started = Stopwatch.GetTimestamp();
-        var deadline = started + (long)(Options.MaxLatency.TotalSeconds * Stopwatch.Frequency);
+        // The insert interval outranks the timer and the policy's size: until it has passed the batch grows to MaxSize.
+        var deadline = Math.Max(started + (long)(Options.MaxLatency.TotalSeconds * Stopwatch.Frequency), _earliestFlush);
+        var limit = _earliestFlush > started ? Math.Max(target, Options.MaxSize) : target;
         var payload = new PooledBufferWriter();
         var originals = new PooledBufferWriter();
         var messages = new List<PipelineMessage>(Math.Min(target, 65_536));
         using var timeout = new CancellationTokenSource();
-        var timerArmed = false;
-        while (messages.Count < target)
+        long armedFor = 0;
+        bool Done() => messages.Count >= limit || messages.Count >= target && (limit == target || Stopwatch.GetTimestamp() >= _earliestFlush);
+        while (!Done())
         {
             if (TakeChunk(out var chunk, out var from))
             {
                 for (var i = from; i < chunk.Length; i++)
                 {
-                    if (messages.Count == target)
+                    if (Done())
                     {
                         // Full: the rest of the chunk opens the next batch, in order.
                         _carried = chunk;
@@ -123,13 +138,15 @@ public sealed class BatchStage : BatchingStage
                 continue;
             }
 
-            var remaining = deadline - Stopwatch.GetTimestamp();
+            // Waiting for rows: until the timer, or, with the batch already full enough, until the interval has passed.
+            var until = messages.Count >= target ? _earliestFlush : deadline;
+            var remaining = until - Stopwatch.GetTimestamp();
             if (remaining <= 0)
                 break;
-            if (!timerArmed)
+            if (armedFor != until)
             {
                 timeout.CancelAfter(TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency));
-                timerArmed = true;
+                armedFor = until;
             }
             try
             {
@@ -149,6 +166,8 @@ public sealed class BatchStage : BatchingStage
             originals.Dispose();
             return null;
         }
+        if (Options.MinInsertInterval > TimeSpan.Zero)
+            _earliestFlush = Stopwatch.GetTimestamp() + (long)(Options.MinInsertInterval.TotalSeconds * Stopwatch.Frequency);
         return new InsertBatch(payload, originals, messages, started);
     }
 

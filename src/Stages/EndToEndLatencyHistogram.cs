@@ -30,7 +30,7 @@ public sealed class EndToEndLatencyHistogram
     private readonly Lock _gate = new();
     private readonly LongHistogram _interval = new(HighestTrackableMs, SignificantDigits);
     private readonly LongHistogram _beforeInterval = new(HighestTrackableMs, SignificantDigits);
-    private readonly long _startedTimestamp = Stopwatch.GetTimestamp();
+    private long _startedTimestamp = Stopwatch.GetTimestamp();
     private long _intervalStartedTimestamp = Stopwatch.GetTimestamp();
     private Extremes _intervalExtremes = Extremes.None;
     private Extremes _beforeIntervalExtremes = Extremes.None;
@@ -89,6 +89,22 @@ public sealed class EndToEndLatencyHistogram
             _intervalExtremes = Extremes.None;
             _intervalStartedTimestamp = Stopwatch.GetTimestamp();
             return snapshot;
+        }
+    }
+
+    /// <summary>
+    /// Forgets everything recorded so far: the cumulative window and the interval start again now. What a benchmark
+    /// calls after its warm-up (POST /latency/reset), so that the cumulative snapshot at the end is exactly its run
+    /// while it still reads intervals every second.
+    /// </summary>
+    public void Reset()
+    {
+        lock (_gate)
+        {
+            _interval.Reset();
+            _beforeInterval.Reset();
+            _intervalExtremes = _beforeIntervalExtremes = Extremes.None;
+            _startedTimestamp = _intervalStartedTimestamp = Stopwatch.GetTimestamp();
         }
     }
 

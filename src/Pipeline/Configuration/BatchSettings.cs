@@ -26,4 +26,8 @@ public sealed class BatchSettings
     public int Size { get; set; } = 100_000;
     public int MaxLatencyMs { get; set; } = 500;
     public int MaxSize { get; set; } = 200_000;
+
+    /// <summary>No flush sooner than this after the previous one, whatever the policy or the MaxLatencyMs timer says (the
+    /// batch keeps filling, up to MaxSize): at most 1000/this inserts a second per worker. At-least-once only; 0 = off (the default).</summary>
+    public int MinInsertIntervalMs { get; set; }
 }

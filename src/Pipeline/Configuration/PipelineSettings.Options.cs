@@ -90,6 +90,7 @@ public sealed partial class PipelineSettings
         BoundedCapacity = Pipeline.QueueChunks,
         MaxLatency = TimeSpan.FromMilliseconds(Batch.MaxLatencyMs),
         MaxSize = Batch.MaxSize,
+        MinInsertInterval = TimeSpan.FromMilliseconds(Batch.MinInsertIntervalMs),
     };
 
     public IBatchSizePolicy CreateBatchPolicy(PipelineMetrics? metrics = null, ILogger? logger = null) => Batch.Policy switch

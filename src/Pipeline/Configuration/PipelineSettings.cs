@@ -140,6 +140,10 @@ public sealed partial class PipelineSettings
         InRange(Batch.MaxSize, 1, 10_000_000, "Batch:MaxSize");
         InRange(Batch.Size, 1, Batch.MaxSize, "Batch:Size");
         InRange(Batch.MaxLatencyMs, 1, MaxSeconds * 1000, "Batch:MaxLatencyMs");
+        InRange(Batch.MinInsertIntervalMs, 0, MaxSeconds * 1000, "Batch:MinInsertIntervalMs");
+        if (Batch.MinInsertIntervalMs > 0 && ExactlyOnce)
+            throw new ConfigurationException("Batch:MinInsertIntervalMs works with Delivery:Guarantee=AtLeastOnce only: exactly-once batches close on the " +
+                "offset ranges they were planned with, which a delayed flush would change; leave it 0");
         InRange(Decode.Parallelism, 1, 64, "Decode:Parallelism");
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
         _ = Decode.ParseProtobufSchemaIds();

@@ -66,6 +66,7 @@ public sealed class PipelineSettingsTests
     [InlineData("Batch:Policy", "magic", "Batch:Policy")]
     [InlineData("Batch:MaxLatencyMs", "-5", "Batch:MaxLatencyMs")]
     [InlineData("Batch:AimdRowLatencyTargetMs", "-1", "Batch:AimdRowLatencyTargetMs")]
+    [InlineData("Batch:MinInsertIntervalMs", "-1", "Batch:MinInsertIntervalMs")]
     [InlineData("Kafka:AutoOffsetReset", "sometimes", "Kafka:AutoOffsetReset")]
     [InlineData("Kafka:Properties:enable.auto.commit", "true", "enable.auto.commit")]
     [InlineData("Metrics:Port", "70000", "Metrics:Port")]
@@ -79,6 +80,14 @@ public sealed class PipelineSettingsTests
     {
         var error = Assert.Throws<ConfigurationException>(() => Load((key, value)));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void An_insert_interval_with_exactly_once_fails_naming_the_key()
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Load(("Batch:MinInsertIntervalMs", "500"), ("Delivery:Guarantee", "ExactlyOnce")));
+        Assert.Contains("Batch:MinInsertIntervalMs", error.Message);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), Load(("Batch:MinInsertIntervalMs", "500")).ToBatchOptions().MinInsertInterval);
     }
 
     [Fact]

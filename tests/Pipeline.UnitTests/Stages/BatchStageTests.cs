@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Tasks.Dataflow;
 using Confluent.Kafka;
 using EventPipeline.Stages;
@@ -21,9 +22,10 @@ public sealed class BatchStageTests
         public void OnInserted(in BatchInsertOutcome outcome) => Outcomes.Add(outcome);
     }
 
-    private static (BatchStage Stage, BufferBlock<InsertBatch> Sink, BufferBlock<PipelineMessage> DeadLetter) Create(int size, TimeSpan maxLatency)
+    private static (BatchStage Stage, BufferBlock<InsertBatch> Sink, BufferBlock<PipelineMessage> DeadLetter) Create(int size, TimeSpan maxLatency,
+        TimeSpan minInsertInterval = default)
     {
-        var stage = new BatchStage(new BatchStageOptions { BoundedCapacity = 100, MaxLatency = maxLatency }, new EventRowEncoder(Mapping),
+        var stage = new BatchStage(new BatchStageOptions { BoundedCapacity = 100, MaxLatency = maxLatency, MinInsertInterval = minInsertInterval }, new EventRowEncoder(Mapping),
             new CountingPolicy(size), new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()));
         var sink = new BufferBlock<InsertBatch>();
         var deadLetter = new BufferBlock<PipelineMessage>();
@@ -160,5 +162,36 @@ public sealed class BatchStageTests
         Assert.Equal(5, a.Offsets.CommittableOffset); // rows 0-4 of partition 0 acknowledged, its dead letter not yet
         rejected[0].Complete();
         Assert.Equal(6, a.Offsets.CommittableOffset);
+    }
+
+    [Fact]
+    public async Task With_an_insert_interval_a_full_batch_waits_it_out_and_keeps_growing_up_to_the_max_size()
+    {
+        var (stage, sink, _) = Create(size: 2, maxLatency: TimeSpan.FromMilliseconds(20), minInsertInterval: TimeSpan.FromMilliseconds(400));
+        var lease = new PartitionLease(new TopicPartition("t", 0));
+        var offset = 0;
+        var feeding = Task.Run(async () =>
+        {
+            // 2 rows every 20 ms for a second: a full batch of 2 every 20 ms without the interval.
+            for (var i = 0; i < 50; i++)
+            {
+                await stage.Input.SendAsync(new[] { Message(lease, offset++), Message(lease, offset++) });
+                await Task.Delay(20);
+            }
+            stage.Input.Complete();
+        });
+        var batches = new List<InsertBatch>();
+        while (await sink.OutputAvailableAsync())
+            batches.Add(await sink.ReceiveAsync());
+        await feeding;
+        await stage.Completion;
+
+        Assert.Equal(100, batches.Sum(b => b.Count));
+        // A batch starts filling when the one before closed: from the second on, each closed at least 400 ms after the
+        // one before (the last excepted: the input's completion flushes it), with all that came meanwhile.
+        var closes = batches.Skip(1).Select(b => b.StartedTimestamp).ToList();
+        Assert.All(closes.Zip(closes.Skip(1)), pair =>
+            Assert.True(Stopwatch.GetElapsedTime(pair.First, pair.Second).TotalMilliseconds >= 399, "two batches closed less than 400 ms apart"));
+        Assert.Contains(batches, b => b.Count > 2);
     }
 }

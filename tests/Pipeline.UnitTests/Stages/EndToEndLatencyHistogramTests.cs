@@ -99,6 +99,26 @@ public sealed class EndToEndLatencyHistogramTests
     }
 
     [Fact]
+    public void A_reset_forgets_the_warm_up_in_both_views_and_intervals_go_on_after_it()
+    {
+        var histogram = new EndToEndLatencyHistogram();
+        histogram.Record([5000, 6000]); // a warm-up, partly read as an interval
+        _ = histogram.Interval();
+        histogram.Record(7000);
+        histogram.Reset();
+        histogram.Record([10, 20]);
+        var second = histogram.Interval();
+        histogram.Record(30);
+
+        var run = histogram.Cumulative();
+        Assert.Equal(2, second.Count);
+        Assert.Equal(3, run.Count);
+        Assert.Equal(10, run.MinMs);
+        Assert.Equal(30, run.MaxMs);
+        Assert.Equal(3, histogram.Count);
+    }
+
+    [Fact]
     public void Negative_latencies_count_as_zero_and_latencies_beyond_the_range_as_its_top()
     {
         var histogram = new EndToEndLatencyHistogram();
