@@ -55,11 +55,11 @@ internal static class CodecBenchmark
         Console.WriteLine($"model {metadata.ModelId} ({metadata.Version}) from {model}, trained on {metadata.TrainingEvents:N0} events of {metadata.TrainingSource}; torch on {TorchRuntime.Device.type}");
         // The shipped models were trained on the first 200,000 events of `pipeline generate --seed 1` (README): held-out is
         // the training distribution from another seed (other users and devices); shifted is another world altogether.
-        var training = Generate(TrainingEvents, seed: 1, EventDistribution.Training);
+        var training = GeneratedEvents.Decoded(TrainingEvents, seed: 1, EventDistribution.Training);
         var datasets = new Dictionary<string, List<AnalyticsEvent>>
         {
-            ["held-out"] = Generate(events, seed: 2, EventDistribution.Training),
-            ["shifted"] = Generate(events, seed: 3, EventDistribution.Shifted),
+            ["held-out"] = GeneratedEvents.Decoded(events, seed: 2, EventDistribution.Training),
+            ["shifted"] = GeneratedEvents.Decoded(events, seed: 3, EventDistribution.Shifted),
         };
         var dictionary = DictBuilder.TrainFromBuffer(training.Take(20_000).Select(e => EventJsonWriter.Write(e)), 64 * 1024).ToArray();
         Console.WriteLine($"zstd dictionary trained on 20,000 training events: {dictionary.Length:N0} bytes");
@@ -132,14 +132,6 @@ internal static class CodecBenchmark
 
     /// <summary>How many training events the shipped model and the zstd dictionary learn from (seed 1).</summary>
     public const int TrainingEvents = 200_000;
-
-    /// <summary>Events as `pipeline generate --output` writes them (JSON, mixed timestamp forms), decoded as the pipeline decodes them.</summary>
-    internal static List<AnalyticsEvent> Generate(int count, int seed, EventDistribution distribution)
-    {
-        var generator = new EventGenerator(new EventGeneratorOptions { Seed = seed, Distribution = distribution });
-        var decoder = new EventDecoder(new EventDecoderOptions());
-        return [.. Enumerable.Range(0, count).Select(_ => decoder.Decode(generator.Next().Payload).Event!)];
-    }
 
     private static string Verdict(List<Result> results, string dataset)
     {

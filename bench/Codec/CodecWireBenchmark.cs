@@ -49,8 +49,8 @@ internal static class CodecWireBenchmark
         using var codec = CodecArtifact.LoadModel(countModel);
         var datasets = new Dictionary<string, List<AnalyticsEvent>>
         {
-            ["held-out"] = CodecBenchmark.Generate(events, seed: 2, EventDistribution.Training),
-            ["shifted"] = CodecBenchmark.Generate(events, seed: 3, EventDistribution.Shifted),
+            ["held-out"] = GeneratedEvents.Decoded(events, seed: 2, EventDistribution.Training),
+            ["shifted"] = GeneratedEvents.Decoded(events, seed: 3, EventDistribution.Shifted),
         };
         using var kafka = MockKafkaCluster.Start(brokers: 3);
         var results = new List<Result>();

@@ -28,16 +28,12 @@ public sealed record CodecTrainingOptions
 /// </summary>
 public static class CodecTrainer
 {
-    private const int EvaluationBatch = 4096;
-
     public static CodecMetadata Train(IReadOnlyList<AnalyticsEvent> events, CodecTrainingOptions options, string outputDirectory, Action<string> log)
     {
         if (events.Count < 100)
             throw new ArgumentException($"{events.Count} events are too few to train a codec (at least 100)", nameof(events));
         var clock = Stopwatch.StartNew();
-        var holdOut = Math.Max(1, (int)(events.Count * options.HoldOutFraction));
-        var training = events.Take(events.Count - holdOut).ToList();
-        var heldOut = events.Skip(events.Count - holdOut).ToList();
+        var (training, heldOut) = HeldOutSplit.Split(events, options.HoldOutFraction);
 
         var vocabularies = EventFeaturizer.Learn(training);
         var featurizer = new EventFeaturizer(vocabularies);
@@ -70,17 +66,19 @@ public static class CodecTrainer
 
         using var full = EventCodec.Load(outputDirectory, featurizerOnly: false, device: CPU);
         using var ablation = EventCodec.Load(outputDirectory, featurizerOnly: true, device: CPU);
-        var (fullBytes, corrections, fullMismatches) = Evaluate(full, heldOut);
-        var (ablationBytes, _, ablationMismatches) = Evaluate(ablation, heldOut);
+        // Format 1 ignores record timestamps.
+        var timestamps = new long[heldOut.Count];
+        var fullRoundTrip = CodecRoundTrip.Measure(full, heldOut, timestamps);
+        var ablationRoundTrip = CodecRoundTrip.Measure(ablation, heldOut, timestamps);
         var evaluation = new CodecEvaluation
         {
             Events = heldOut.Count,
             FieldAccuracy = accuracy,
-            CorrectionsPerEvent = Math.Round(corrections, 3),
-            BytesPerEvent = Math.Round(fullBytes, 2),
-            FeaturizerOnlyBytesPerEvent = Math.Round(ablationBytes, 2),
+            CorrectionsPerEvent = Math.Round(fullRoundTrip.CorrectionsPerEvent ?? 0, 3),
+            BytesPerEvent = Math.Round(fullRoundTrip.BytesPerEvent, 2),
+            FeaturizerOnlyBytesPerEvent = Math.Round(ablationRoundTrip.BytesPerEvent, 2),
             CanonicalJsonBytesPerEvent = Math.Round(heldOut.Average(e => (double)EventJsonWriter.Write(e).Length), 2),
-            RoundTripMismatches = fullMismatches + ablationMismatches,
+            RoundTripMismatches = fullRoundTrip.Mismatches + ablationRoundTrip.Mismatches,
         };
         metadata = metadata with { Evaluation = evaluation };
         CodecArtifact.SaveMetadata(outputDirectory, metadata);
@@ -88,30 +86,6 @@ public static class CodecTrainer
             $"canonical JSON {evaluation.CanonicalJsonBytesPerEvent:F1}), {evaluation.CorrectionsPerEvent:F2} corrections/event, " +
             $"{evaluation.RoundTripMismatches} round-trip mismatches");
         return metadata;
-    }
-
-    /// <summary>Encoded bytes/event, corrections/event and mismatches of an encode/decode round trip over <paramref name="events"/>.</summary>
-    public static (double BytesPerEvent, double CorrectionsPerEvent, int Mismatches) Evaluate(EventCodec codec, IReadOnlyList<AnalyticsEvent> events)
-    {
-        long bytes = 0;
-        long corrections = 0;
-        var mismatches = 0;
-        for (var start = 0; start < events.Count; start += EvaluationBatch)
-        {
-            var batch = events.Skip(start).Take(EvaluationBatch).ToList();
-            var envelopes = new byte[]?[batch.Count];
-            codec.Encode(batch, envelopes);
-            corrections += codec.CorrectionsInLastEncode;
-            var results = new Stages.Codec.EnvelopeDecodeResult[batch.Count];
-            codec.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)(e ?? []))], results);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                bytes += envelopes[i]?.Length ?? EventJsonWriter.Write(batch[i]).Length;
-                if (envelopes[i] is not null && (results[i].Event is not { } decoded || !EventEquality.Same(batch[i], decoded)))
-                    mismatches++;
-            }
-        }
-        return ((double)bytes / events.Count, (double)corrections / events.Count, mismatches);
     }
 
     private static (long[] Indices, int Rows) Featurize(EventFeaturizer featurizer, IReadOnlyList<AnalyticsEvent> events)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 
 namespace EventPipeline.Models.Codec;
@@ -10,8 +9,6 @@ namespace EventPipeline.Models.Codec;
 /// </summary>
 public static class EntropyTrainer
 {
-    private const int EvaluationBatch = 4096;
-
     /// <summary>
     /// The record timestamps a producer would give <paramref name="events"/> when it sends them as they arrive: its
     /// clock, approximated by the latest event time seen so far (late events are older than it, none is newer). Used
@@ -31,9 +28,7 @@ public static class EntropyTrainer
         if (events.Count < 100)
             throw new ArgumentException($"{events.Count} events are too few to train a codec (at least 100)", nameof(events));
         var clock = Stopwatch.StartNew();
-        var holdOut = Math.Max(1, (int)(events.Count * holdOutFraction));
-        var training = events.Take(events.Count - holdOut).ToList();
-        var heldOut = events.Skip(events.Count - holdOut).ToList();
+        var (training, heldOut) = HeldOutSplit.Split(events, holdOutFraction);
 
         var vocabularies = EventFeaturizer.Learn(training);
         var tables = Count(vocabularies, training, ProducerClock(training), Math.Max(1, Environment.ProcessorCount));
@@ -57,7 +52,8 @@ public static class EntropyTrainer
         log($"model {modelId} (content {contentHash[..12]}): {tables.Counts.Values.Sum(c => c.ByParent.Count + 1):N0} frequency tables");
 
         using var codec = (EntropyCodec)CodecArtifact.LoadModel(outputDirectory);
-        var (bytes, mismatches) = Evaluate(codec, heldOut, ProducerClock(heldOut));
+        var roundTrip = CodecRoundTrip.Measure(codec, heldOut, ProducerClock(heldOut));
+        var (bytes, mismatches) = (roundTrip.BytesPerEvent, roundTrip.Mismatches);
         metadata = metadata with
         {
             Evaluation = new CodecEvaluation
@@ -122,28 +118,5 @@ public static class EntropyTrainer
             }
         }
         return tables;
-    }
-
-    /// <summary>Bytes/event and round-trip mismatches of encoding and decoding <paramref name="events"/> in batches.</summary>
-    public static (double BytesPerEvent, int Mismatches) Evaluate(ICodecModel codec, IReadOnlyList<AnalyticsEvent> events, long[] recordTimestampsMs)
-    {
-        long bytes = 0;
-        var mismatches = 0;
-        for (var start = 0; start < events.Count; start += EvaluationBatch)
-        {
-            var batch = events.Skip(start).Take(EvaluationBatch).ToList();
-            var timestamps = recordTimestampsMs.AsSpan(start, batch.Count);
-            var envelopes = new byte[]?[batch.Count];
-            codec.Encode(batch, timestamps, envelopes);
-            var results = new EnvelopeDecodeResult[batch.Count];
-            codec.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)(e ?? []))], timestamps, results);
-            for (var i = 0; i < batch.Count; i++)
-            {
-                bytes += envelopes[i]?.Length ?? EventJsonWriter.Write(batch[i]).Length;
-                if (envelopes[i] is not null && (results[i].Event is not { } decoded || !EventEquality.Same(batch[i], decoded)))
-                    mismatches++;
-            }
-        }
-        return ((double)bytes / events.Count, mismatches);
     }
 }

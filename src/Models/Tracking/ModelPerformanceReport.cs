@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using EventPipeline.Models.Batching;
+using EventPipeline.Models.Codec;
 using EventPipeline.Models.Partitioning;
+using EventPipeline.Stages.Events;
 using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Models.Tracking;
@@ -11,6 +13,18 @@ public static class ModelPerformanceReport
     public const string BatcherModel = "batcher-dqn";
     public const string CostModel = "insert-cost-model";
     public const string PartitionerModel = "partitioner-ppo";
+    public const string CountCodecModel = "codec-count";
+    public const string AutoencoderCodecModel = "codec-autoencoder";
+
+    /// <summary>The policy of a codec row that measures whole envelopes; its per-field rows are "field:NAME".</summary>
+    public const string EnvelopePolicy = "envelope";
+
+    public const string FieldPolicyPrefix = "field:";
+
+    /// <summary>The evaluations of a codec: the training events it kept back, and events of a world it has not seen.</summary>
+    public const string HeldOutEvaluation = "held-out";
+
+    public const string ShiftedEvaluation = "shifted";
 
     /// <summary>The policy name the trainer's evaluation gives the agent; the other policies are its baselines.</summary>
     public const string AgentPolicy = "dqn";
@@ -86,5 +100,46 @@ public static class ModelPerformanceReport
         for (var i = 0; i < decisions; i++)
             policy.Decide(states[i % states.Length], fanOuts);
         return Stopwatch.GetElapsedTime(started).TotalMilliseconds / decisions;
+    }
+
+    /// <summary>
+    /// Per dataset, one row for whole envelopes (bytes/event, round-trip mismatches, encode+decode events/s and, for the
+    /// autoencoder, corrections/event) and one per coded quantity the model attributes bits to, its share of
+    /// bytes/event (the quantities' shares add up to the envelope less its header and the coder's state).
+    /// </summary>
+    public static IEnumerable<ModelPerformanceRow> ForCodec(CodecMetadata metadata, IEnumerable<CodecDatasetEvaluation> datasets, DateTime timestamp)
+    {
+        var model = metadata.Kind == CodecMetadata.CountKind ? CountCodecModel : AutoencoderCodecModel;
+        foreach (var dataset in datasets)
+        {
+            var roundTrip = dataset.RoundTrip;
+            yield return new ModelPerformanceRow
+            {
+                Timestamp = timestamp, ModelName = model, ModelVersion = metadata.Version, Evaluation = dataset.Dataset, Policy = EnvelopePolicy,
+                BytesPerEvent = ModelPerformanceRow.Finite(roundTrip.BytesPerEvent), Mismatches = roundTrip.Mismatches,
+                CorrectionsPerEvent = roundTrip.CorrectionsPerEvent is { } corrections ? ModelPerformanceRow.Finite(corrections) : null,
+                ThroughputRowsPerSecond = ModelPerformanceRow.Finite(roundTrip.EventsPerSecond), TrainingSamples = metadata.TrainingEvents,
+            };
+            foreach (var (quantity, bits) in dataset.BitsPerEvent)
+            {
+                yield return new ModelPerformanceRow
+                {
+                    Timestamp = timestamp, ModelName = model, ModelVersion = metadata.Version, Evaluation = dataset.Dataset,
+                    Policy = FieldPolicyPrefix + quantity, BytesPerEvent = ModelPerformanceRow.Finite(bits / 8), TrainingSamples = metadata.TrainingEvents,
+                };
+            }
+        }
+    }
+
+    /// <summary>
+    /// A round trip of <paramref name="events"/> through <paramref name="codec"/> with a producer's record timestamps,
+    /// and, for the count model, where the bits go.
+    /// </summary>
+    public static CodecDatasetEvaluation MeasureCodec(ICodecModel codec, string dataset, IReadOnlyList<AnalyticsEvent> events)
+    {
+        var recordTimestamps = EntropyTrainer.ProducerClock(events);
+        var roundTrip = CodecRoundTrip.Measure(codec, events, recordTimestamps);
+        var bits = codec is EntropyCodec counted ? counted.BitsPerEvent(events, recordTimestamps) : new Dictionary<string, double>();
+        return new CodecDatasetEvaluation(dataset, roundTrip, bits);
     }
 }

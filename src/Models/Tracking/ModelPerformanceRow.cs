@@ -18,7 +18,7 @@ public sealed record ModelPerformanceRow
     public required string ModelName { get; init; }
     public required string ModelVersion { get; init; }
 
-    /// <summary>simulator, calibration or telemetry: where the numbers come from.</summary>
+    /// <summary>simulator, calibration, telemetry, or a codec's held-out or shifted events: where the numbers come from.</summary>
     public required string Evaluation { get; init; }
 
     public string Profile { get; init; } = "";
@@ -35,6 +35,11 @@ public sealed record ModelPerformanceRow
     public double? Reward { get; init; }
     public long TrainingSamples { get; init; }
     public double? InferenceTimeMs { get; init; }
+
+    // The codec's columns, added after the table was first deployed (deploy/clickhouse/ml_model_performance-upgrade-1.sql).
+    public double? BytesPerEvent { get; init; }
+    public long? Mismatches { get; init; }
+    public double? CorrectionsPerEvent { get; init; }
 
     /// <summary>One line of JSONEachRow.</summary>
     public static readonly JsonSerializerOptions Json = new()

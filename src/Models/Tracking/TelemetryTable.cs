@@ -22,7 +22,7 @@ public sealed partial class TelemetryTable(IClickHouseQuery client, string table
     public string Name => $"{client.Database}.{table}";
 
     public Task CheckAsync(CancellationToken cancellationToken) =>
-        TableCheck.RequireColumnsAsync(client, table, ReadColumns, DdlFile, cancellationToken);
+        TableCheck.RequireColumnsAsync(client, table, ReadColumns, DdlFile, [], cancellationToken);
 
     /// <summary>
     /// The successful inserts since <paramref name="sinceUtc"/>, newest first. Failed attempts are left out: their

@@ -4,6 +4,7 @@ using System.Text;
 using Confluent.Kafka;
 using EventPipeline.Models;
 using EventPipeline.Models.Codec;
+using EventPipeline.Models.Tracking;
 using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 
@@ -37,18 +38,24 @@ internal static class CodecCommand
         var latentDims = new Option<int>("--latent-dims") { Description = "Latent dimensions.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentDims };
         var latentBits = new Option<int>("--latent-bits") { Description = "Bits per latent dimension on the wire.", DefaultValueFactory = _ => new CodecNetworkOptions().LatentBits };
         var hidden = new Option<int>("--hidden") { Description = "Hidden layer width.", DefaultValueFactory = _ => new CodecNetworkOptions().Hidden };
+        var performance = new PerformanceTracking(
+            "ClickHouse HTTP URL: the model's bytes/event, round-trip mismatches and events/s on its held-out events and on shifted ones are recorded in --clickhouse-table.");
         var command = new Command("codec", "Train the learned event codec (autoencoder over the categorical fields + exact side channel).")
         {
             input, fromKafka, bootstrap, maxEvents, output, kind, seed, epochs, modelId, latentDims, latentBits, hidden,
         };
+        foreach (var option in performance.Options)
+            command.Options.Add(option);
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
             var count = parse.GetValue(kind) == CodecMetadata.CountKind;
             if (count == parse.GetValue(modelId).HasValue)
             {
                 // A reused id with other contents turns old consumers' decodes into dead letters or wrong rows.
-                await Console.Error.WriteLineAsync(count
+                await stderr.WriteLineAsync(count
                     ? "--model-id is only for --kind autoencoder: a count model's id is derived from its content"
                     : "--kind autoencoder needs --model-id (a new one for every retrained model)").ConfigureAwait(false);
                 return 2;
@@ -63,9 +70,14 @@ internal static class CodecCommand
             if ((!count && options.ModelId is < 1 or > ushort.MaxValue) || options.Epochs < 1 || options.Network.LatentDims < 1 || options.Network.LatentBits is < 1 or > 16
                 || options.Network.Hidden < 1)
             {
-                await Console.Error.WriteLineAsync("--model-id must be 1..65535, --epochs, --latent-dims and --hidden at least 1, --latent-bits 1..16").ConfigureAwait(false);
+                await stderr.WriteLineAsync("--model-id must be 1..65535, --epochs, --latent-dims and --hidden at least 1, --latent-bits 1..16").ConfigureAwait(false);
                 return 2;
             }
+            using var clickHouse = performance.Connect(parse);
+            var tracking = clickHouse is null ? null : new ModelPerformanceTable(clickHouse, parse.GetValue(performance.Table)!);
+            // The table is checked before the events are read and the model trained.
+            if (tracking is not null && await PerformanceTracking.CheckAsync(tracking, parse.GetValue(performance.Url)!, stderr, cancellationToken).ConfigureAwait(false) is { } failed)
+                return failed;
             List<AnalyticsEvent> events;
             int rejected;
             string source;
@@ -73,7 +85,7 @@ internal static class CodecCommand
             {
                 if (!file.Exists)
                 {
-                    await Console.Error.WriteLineAsync($"--input {file.FullName} does not exist").ConfigureAwait(false);
+                    await stderr.WriteLineAsync($"--input {file.FullName} does not exist").ConfigureAwait(false);
                     return 2;
                 }
                 using var reader = file.OpenText();
@@ -85,7 +97,7 @@ internal static class CodecCommand
                 var servers = parse.GetValue(bootstrap) ?? Configuration.PipelineSettings.BuildConfiguration(parse.UnmatchedTokens)["Kafka:BootstrapServers"];
                 if (string.IsNullOrWhiteSpace(servers))
                 {
-                    await Console.Error.WriteLineAsync("--from-kafka needs --bootstrap-servers or Kafka:BootstrapServers").ConfigureAwait(false);
+                    await stderr.WriteLineAsync("--from-kafka needs --bootstrap-servers or Kafka:BootstrapServers").ConfigureAwait(false);
                     return 2;
                 }
                 (events, rejected) = ReadTopic(servers, topic, parse.GetValue(maxEvents), cancellationToken);
@@ -93,22 +105,31 @@ internal static class CodecCommand
             }
             else
             {
-                await Console.Error.WriteLineAsync("one of --input FILE.jsonl or --from-kafka TOPIC is required").ConfigureAwait(false);
+                await stderr.WriteLineAsync("one of --input FILE.jsonl or --from-kafka TOPIC is required").ConfigureAwait(false);
                 return 2;
             }
-            Console.Error.WriteLine($"{events.Count:N0} training events from {source} ({rejected:N0} undecodable lines skipped); torch on {TorchRuntime.Device.type}");
+            stderr.WriteLine($"{events.Count:N0} training events from {source} ({rejected:N0} undecodable lines skipped); torch on {TorchRuntime.Device.type}");
+            var directory = parse.GetValue(output)!.FullName;
+            CodecMetadata metadata;
             if (count)
             {
-                var counted = EntropyTrainer.Train(events, options.HoldOutFraction, source, parse.GetValue(output)!.FullName, line => Console.Error.WriteLine(line));
-                Console.WriteLine($"model {counted.ModelId} ({counted.Version}) -> {parse.GetValue(output)!.FullName}: {counted.Evaluation.BytesPerEvent:F1} B/event " +
-                                  $"(canonical JSON {counted.Evaluation.CanonicalJsonBytesPerEvent:F1}), {counted.Evaluation.RoundTripMismatches} round-trip mismatches");
-                return counted.Evaluation.RoundTripMismatches == 0 ? 0 : 1;
+                metadata = EntropyTrainer.Train(events, options.HoldOutFraction, source, directory, stderr.WriteLine);
+                stdout.WriteLine($"model {metadata.ModelId} ({metadata.Version}) -> {directory}: {metadata.Evaluation.BytesPerEvent:F1} B/event " +
+                                 $"(canonical JSON {metadata.Evaluation.CanonicalJsonBytesPerEvent:F1}), {metadata.Evaluation.RoundTripMismatches} round-trip mismatches");
             }
-            var metadata = CodecTrainer.Train(events, options with { Source = source }, parse.GetValue(output)!.FullName, line => Console.Error.WriteLine(line));
-            Console.WriteLine($"model {metadata.ModelId} ({metadata.Version}) -> {parse.GetValue(output)!.FullName}: {metadata.Evaluation.BytesPerEvent:F1} B/event " +
-                              $"(featurizer alone {metadata.Evaluation.FeaturizerOnlyBytesPerEvent:F1}, canonical JSON {metadata.Evaluation.CanonicalJsonBytesPerEvent:F1}), " +
-                              $"{metadata.Evaluation.RoundTripMismatches} round-trip mismatches");
-            return metadata.Evaluation.RoundTripMismatches == 0 ? 0 : 1;
+            else
+            {
+                metadata = CodecTrainer.Train(events, options with { Source = source }, directory, stderr.WriteLine);
+                stdout.WriteLine($"model {metadata.ModelId} ({metadata.Version}) -> {directory}: {metadata.Evaluation.BytesPerEvent:F1} B/event " +
+                                 $"(featurizer alone {metadata.Evaluation.FeaturizerOnlyBytesPerEvent:F1}, canonical JSON {metadata.Evaluation.CanonicalJsonBytesPerEvent:F1}), " +
+                                 $"{metadata.Evaluation.RoundTripMismatches} round-trip mismatches");
+            }
+            var exitCode = metadata.Evaluation.RoundTripMismatches == 0 ? 0 : 1;
+            if (tracking is null)
+                return exitCode;
+            var rows = ModelPerformanceReport.ForCodec(metadata, CodecPerformance.Measure(directory, HeldOutSplit.Split(events, options.HoldOutFraction).HeldOut),
+                DateTime.UtcNow).ToList();
+            return Math.Max(exitCode, await TrainCommand.RecordPerformanceAsync(tracking, rows, stdout, stderr, cancellationToken).ConfigureAwait(false));
         });
         return command;
     }

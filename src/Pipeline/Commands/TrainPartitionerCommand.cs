@@ -30,22 +30,17 @@ internal static class TrainPartitionerCommand
             Description = "Do not train: evaluate the model in this directory beside the classical strategies and print the table.",
         };
         var table = new Option<FileInfo?>("--evaluation-out") { Description = "Also write the evaluation table here as JSON." };
-        var clickHouseUrl = UrlOption.Create("--clickhouse-url", "ClickHouse HTTP URL: the evaluation is recorded in --clickhouse-table.");
-        var database = new Option<string>("--clickhouse-database") { Description = "Database of the ClickHouse table.", DefaultValueFactory = _ => "default" };
-        var performanceTable = new Option<string>("--clickhouse-table")
-        {
-            Description = $"Model performance table ({ModelPerformanceTable.DdlFile}).", DefaultValueFactory = _ => ModelPerformanceTable.DefaultName,
-        };
-        var user = new Option<string?>("--user") { Description = "ClickHouse user." };
-        var password = new Option<string?>("--password") { Description = "ClickHouse password." };
+        var tracking = new PerformanceTracking("ClickHouse HTTP URL: the evaluation is recorded in --clickhouse-table.");
         var command = new Command("partitioner", "Train the PPO policy that picks how many partitions each heavy key may use.")
         {
-            episodes, seed, evaluationSeeds, output, evaluate, table, clickHouseUrl, database, performanceTable, user, password,
+            episodes, seed, evaluationSeeds, output, evaluate, table,
         };
+        foreach (var option in tracking.Options)
+            command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => TrainAsync(
             new Request(parse.GetValue(episodes), parse.GetValue(seed), parse.GetValue(evaluationSeeds), parse.GetValue(evaluate), parse.GetValue(output),
-                parse.GetValue(table),
-                parse.GetValue(clickHouseUrl), parse.GetValue(database)!, parse.GetValue(user), parse.GetValue(password), parse.GetValue(performanceTable)!),
+                parse.GetValue(table), parse.GetValue(tracking.Url), parse.GetValue(tracking.Database)!, parse.GetValue(tracking.User),
+                parse.GetValue(tracking.Password), parse.GetValue(tracking.Table)!),
             parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, cancellationToken));
         return command;
     }
@@ -68,22 +63,9 @@ internal static class TrainPartitionerCommand
             ? new ClickHouseHttpClient(url, request.Database, request.User, request.Password, TimeSpan.FromMinutes(1))
             : null;
         var tracking = clickHouse is null ? null : new ModelPerformanceTable(clickHouse, request.PerformanceTable);
-        try
-        {
-            // The table is checked before training spends its minutes.
-            if (tracking is not null)
-                await tracking.CheckAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ModelTrackingException e)
-        {
-            await stderr.WriteLineAsync(e.Message).ConfigureAwait(false);
-            return 2;
-        }
-        catch (Exception e) when (e is HttpRequestException or ClickHouseServerException)
-        {
-            await stderr.WriteLineAsync($"ClickHouse at {request.ClickHouseUrl}: {e.Message}").ConfigureAwait(false);
-            return 1;
-        }
+        // The table is checked before training spends its minutes.
+        if (tracking is not null && await PerformanceTracking.CheckAsync(tracking, request.ClickHouseUrl!, stderr, cancellationToken).ConfigureAwait(false) is { } failed)
+            return failed;
 
         stderr.WriteLine($"torch self-check: ones(2).sum() = {TorchRuntime.SelfCheck()} on {TorchRuntime.Device.type}");
         var options = new PartitionerTrainerOptions { Episodes = request.Episodes, Seed = request.Seed };

@@ -24,4 +24,14 @@ public static class DeployedTables
         await server.QueryAsync(renamed);
         return name;
     }
+
+    /// <summary>Runs deploy/clickhouse/<paramref name="upgradeFile"/> on <paramref name="table"/> instead of the table it names.</summary>
+    public static async Task UpgradeAsync(LocalClickHouseServer server, string upgradeFile, string tableInFile, string table)
+    {
+        var statement = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "clickhouse", upgradeFile));
+        var renamed = statement.Replace($"ALTER TABLE {tableInFile}", $"ALTER TABLE {table}", StringComparison.Ordinal);
+        if (renamed == statement)
+            throw new InvalidOperationException($"{upgradeFile} does not alter {tableInFile}");
+        await server.QueryAsync(renamed);
+    }
 }
