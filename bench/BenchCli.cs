@@ -78,9 +78,11 @@ internal static class BenchCli
               --model DIR                 DQN artifact (default src/Models/Artifacts/batcher)
               --out DIR                   results directory (default perf-data)
               --from-report FILE          no runs: calibrate the simulator on FILE's runs (a batching-*.json) and judge the gate
+              --clickhouse-url URL        record each policy's medians in URL's ml_model_performance (evaluation real-pipeline)
+              --clickhouse-database DB    its database (default default)
             """, new Dictionary<string, Value>
         {
-            ["--from-report"] = Value.Text, ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
+            ["--from-report"] = Value.Text, ["--clickhouse-url"] = Value.Text, ["--clickhouse-database"] = Value.Text, ["--profile"] = Value.Text, ["--seconds"] = Value.Int, ["--repeat"] = Value.Int, ["--partitions"] = Value.Int, ["--static-sizes"] = Value.IntList,
             ["--threshold-targets-ms"] = Value.IntList, ["--aimd-latency-targets-ms"] = Value.IntList, ["--grid"] = Value.None, ["--no-dqn"] = Value.None,
             ["--max-inserts-per-second"] = Value.Double, ["--max-latency-ms"] = Value.Int, ["--workers"] = Value.Int, ["--proxy-delay-ms"] = Value.Int, ["--proxy-bytes-per-second"] = Value.Long,
             ["--parts-to-delay-insert"] = Value.Int, ["--parts-to-throw-insert"] = Value.Int, ["--model"] = Value.Text, ["--out"] = Value.Text,

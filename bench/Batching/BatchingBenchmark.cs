@@ -15,7 +15,7 @@ internal static class BatchingBenchmark
     public static async Task<int> RunAsync(BatchingOptions options)
     {
         if (options.FromReport is { } reportPath)
-            return Recalibrate(reportPath, options);
+            return await RecalibrateAsync(reportPath, options);
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));
@@ -66,6 +66,8 @@ internal static class BatchingBenchmark
                 var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, gate, specs, simulated, runs, sweep);
                 report.Print();
                 Console.WriteLine($"Wrote {string.Join(", ", [.. report.Write(options.OutputDirectory), TraceRecording.Write(trace, options)])}");
+                if (options.ClickHouseUrl is { } url)
+                    await RealPipelineRows.WriteAsync(url, options.ClickHouseDatabase, RealPipelineRows.Create(load.Name, report.Summaries, options.ModelPath, DateTime.UtcNow), ct);
             }
             if (failed)
                 Console.Error.WriteLine($"Some runs failed their checks; the worker logs are kept in {logDir}");
@@ -80,7 +82,7 @@ internal static class BatchingBenchmark
     }
 
     /// <summary>The simulator calibrated on a kept report's runs, judged by the gate, the trace written beside it: no run.</summary>
-    private static int Recalibrate(string reportPath, BatchingOptions options)
+    private static async Task<int> RecalibrateAsync(string reportPath, BatchingOptions options)
     {
         using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
         var root = report.RootElement;
@@ -96,6 +98,12 @@ internal static class BatchingBenchmark
             Console.WriteLine($"  {c.Policy,-16} real p50 {c.MeasuredP50Ms,7:F0} p99 {c.MeasuredP99Ms,7:F0} | sim p50 {c.SimulatedP50Ms,7:F0} p99 {c.SimulatedP99Ms,7:F0}");
         Console.WriteLine($"sim-to-real gate: {gate.Summary}");
         Console.WriteLine($"Wrote {TraceRecording.Write(trace, options)}");
+        if (options.ClickHouseUrl is { } url)
+        {
+            var summaries = root.GetProperty("summaries").Deserialize<List<PolicySummary>>()!;
+            var timestamp = root.GetProperty("started_utc").GetDateTime();
+            await RealPipelineRows.WriteAsync(url, options.ClickHouseDatabase, RealPipelineRows.Create(load.Name, summaries, options.ModelPath, timestamp), CancellationToken.None);
+        }
         return 0;
     }
 

@@ -62,6 +62,11 @@ internal sealed record BatchingOptions
     /// <summary>A report of an earlier run: calibrate the simulator on its runs and judge the gate, without running anything.</summary>
     public string? FromReport { get; init; }
 
+    /// <summary>Where to record the real-pipeline evaluation (ml_model_performance); null: nowhere.</summary>
+    public Uri? ClickHouseUrl { get; init; }
+
+    public string ClickHouseDatabase { get; init; } = "default";
+
     public static BatchingOptions Parse(string[] args)
     {
         var options = new BatchingOptions();
@@ -91,6 +96,9 @@ internal sealed record BatchingOptions
                 "--model" => options with { ModelPath = Value() },
                 "--out" => options with { OutputDirectory = Value() },
                 "--from-report" => options with { FromReport = Value() },
+                "--clickhouse-url" => options with { ClickHouseUrl = Uri.TryCreate(Value(), UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
+                    : throw new ArgumentException($"--clickhouse-url '{args[i]}' is not an http(s) URL") },
+                "--clickhouse-database" => options with { ClickHouseDatabase = Value() },
                 _ => throw new ArgumentException($"unknown option {name}"),
             };
         }

@@ -6,7 +6,8 @@
 --   partitioner-ppo (the learned fan-out policy of the producer's partitioner, `pipeline train partitioner`),
 --   codec-count or codec-autoencoder (the learned event codec by --kind, `pipeline train codec`).
 -- model_version: the artifact's version; for a codec its codec.json version, which names the model id its envelopes carry.
--- evaluation: where the numbers come from: simulator (the trainer's evaluation day per load profile),
+-- evaluation: where the numbers come from: simulator (the trainer's evaluation day per load profile), real-pipeline
+--   (`bench -- batching --clickhouse-url URL`: the medians over the bench's runs of each policy on the real pipeline),
 --   calibration (the cost model against the inserts `pipeline calibrate` timed), telemetry (against the
 --   production inserts in the telemetry table it was refitted from); for a codec held-out (the training events
 --   it kept back) or shifted (generated events of apps, months and a country mix it has not seen).
