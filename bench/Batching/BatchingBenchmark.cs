@@ -15,7 +15,7 @@ internal static class BatchingBenchmark
     public static async Task<int> RunAsync(BatchingOptions options)
     {
         if (options.FromReport is { } reportPath)
-            return await RecalibrateAsync(reportPath, options);
+            return await RejudgeAsync(reportPath, options);
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));
@@ -50,24 +50,7 @@ internal static class BatchingBenchmark
                             (run.Ok ? "" : "  FAILED"));
                     }
                 }
-                var defaults = new EventPipeline.Host.Configuration.BatchSettings();
-                var trace = TraceRecording.Create(load, (options.MaxLatencyMs ?? defaults.MaxLatencyMs) / 1000.0, defaults.MaxSize, runs);
-                var (calibrationRuns, validationRuns, inSample) = TraceRecording.Split(trace);
-                var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, version);
-                var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(calibration, trace.Load(), s));
-                var simulator = new
-                {
-                    calibration = calibration.Describe(),
-                    fitted_on = inSample ? "every run (one repetition: the gate below is in-sample)" : "the odd repetitions; the gate is judged on the even ones",
-                    cost_model = calibration.Cost, upstream = calibration.Upstream, max_concurrent_inserts = SimulatorCalibration.MaxConcurrentInserts,
-                    max_latency_s = calibration.MaxLatencySeconds,
-                };
-                var gate = SimToRealGate.Judge(calibration, trace, validationRuns);
-                var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, gate, specs, simulated, runs, sweep);
-                report.Print();
-                Console.WriteLine($"Wrote {string.Join(", ", [.. report.Write(options.OutputDirectory), TraceRecording.Write(trace, options)])}");
-                if (options.ClickHouseUrl is { } url)
-                    await RealPipelineRows.WriteAsync(url, options.ClickHouseDatabase, RealPipelineRows.Create(load.Name, report.Summaries, options.ModelPath, DateTime.UtcNow), ct);
+                await JudgeAsync(options, load, setup, startedUtc, version, specs, runs, sweep, ct);
             }
             if (failed)
                 Console.Error.WriteLine($"Some runs failed their checks; the worker logs are kept in {logDir}");
@@ -81,29 +64,58 @@ internal static class BatchingBenchmark
         }
     }
 
-    /// <summary>The simulator calibrated on a kept report's runs, judged by the gate, the trace written beside it: no run.</summary>
-    private static async Task<int> RecalibrateAsync(string reportPath, BatchingOptions options)
+    /// <summary>
+    /// The simulator calibrated on <paramref name="runs"/> (odd repetitions) and judged on the rest, the report with
+    /// its summaries, gate and verdict printed and written, the recorded trace beside it, and with --clickhouse-url the
+    /// real-pipeline rows recorded.
+    /// </summary>
+    private static async Task JudgeAsync(BatchingOptions options, BenchLoad load, ProfileSetup setup, DateTime startedUtc, string version, List<PolicySpec> specs,
+        List<PolicyRun> runs, List<object> sweep, CancellationToken ct)
     {
-        using var report = JsonDocument.Parse(File.ReadAllText(reportPath));
-        var root = report.RootElement;
-        var load = BenchLoad.Create(root.GetProperty("profile").GetString()!, root.GetProperty("seconds").GetInt32());
-        var runs = root.GetProperty("runs").Deserialize<List<PolicyRun>>()!;
-        var maxLatencyMs = options.MaxLatencyMs ?? new EventPipeline.Host.Configuration.BatchSettings().MaxLatencyMs;
-        var trace = TraceRecording.Create(load, maxLatencyMs / 1000.0, new EventPipeline.Host.Configuration.BatchSettings().MaxSize, runs);
+        var defaults = new EventPipeline.Host.Configuration.BatchSettings();
+        var trace = TraceRecording.Create(load, (options.MaxLatencyMs ?? defaults.MaxLatencyMs) / 1000.0, defaults.MaxSize, runs);
         var (calibrationRuns, validationRuns, inSample) = TraceRecording.Split(trace);
-        var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, root.GetProperty("machine").GetProperty("clickhouse_version").GetString()!);
-        Console.WriteLine($"{load.Name}: {calibration.Describe()}{(inSample ? " (every run: in-sample)" : " (odd repetitions)")}");
-        var gate = SimToRealGate.Judge(calibration, trace, validationRuns);
-        foreach (var c in gate.StaticPolicies)
-            Console.WriteLine($"  {c.Policy,-16} real p50 {c.MeasuredP50Ms,7:F0} p99 {c.MeasuredP99Ms,7:F0} | sim p50 {c.SimulatedP50Ms,7:F0} p99 {c.SimulatedP99Ms,7:F0}");
-        Console.WriteLine($"sim-to-real gate: {gate.Summary}");
-        Console.WriteLine($"Wrote {TraceRecording.Write(trace, options)}");
-        if (options.ClickHouseUrl is { } url)
+        var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, version);
+        var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(calibration, trace.Load(), s));
+        var simulator = new
         {
-            var summaries = root.GetProperty("summaries").Deserialize<List<PolicySummary>>()!;
-            var timestamp = root.GetProperty("started_utc").GetDateTime();
-            await RealPipelineRows.WriteAsync(url, options.ClickHouseDatabase, RealPipelineRows.Create(load.Name, summaries, options.ModelPath, timestamp), CancellationToken.None);
-        }
+            calibration = calibration.Describe(),
+            fitted_on = inSample ? "every run (one repetition: the gate below is in-sample)" : "the odd repetitions; the gate is judged on the even ones",
+            cost_model = calibration.Cost with { Points = [] }, upstream = calibration.Upstream, max_concurrent_inserts = SimulatorCalibration.MaxConcurrentInserts,
+            max_latency_s = calibration.MaxLatencySeconds,
+        };
+        var gate = SimToRealGate.Judge(calibration, trace, validationRuns);
+        var report = BatchingReport.Create(options, load, setup, startedUtc, version, simulator, gate, specs, simulated, runs, sweep);
+        report.Print();
+        Console.WriteLine($"Wrote {string.Join(", ", [.. report.Write(options.OutputDirectory), TraceRecording.Write(trace, options)])}");
+        if (options.ClickHouseUrl is { } url)
+            await RealPipelineRows.WriteAsync(url, options.ClickHouseDatabase, RealPipelineRows.Create(load.Name, report.Summaries, options.ModelPath, startedUtc), ct);
+    }
+
+    /// <summary>
+    /// A kept report judged again with this build, no run made: its runs (what was measured stays as it was; what is
+    /// derived from it, the inserts/s over the whole run included, is computed again), its options as it ran them.
+    /// </summary>
+    private static async Task<int> RejudgeAsync(string reportPath, BatchingOptions options)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(reportPath));
+        var root = document.RootElement;
+        var kept = options with
+        {
+            Seconds = root.GetProperty("seconds").GetInt32(), Repeat = root.GetProperty("repeat").GetInt32(), Grid = root.GetProperty("grid").GetBoolean(),
+            MaxInsertsPerSecond = root.GetProperty("max_inserts_per_second").GetDouble(),
+        };
+        var profile = root.GetProperty("profile").GetString()!;
+        var load = BenchLoad.Create(profile, kept.Seconds);
+        var runs = root.GetProperty("runs").Deserialize<List<PolicyRun>>()!.Select(r => r with { Measured = r.Measured with
+        {
+            InsertsPerSecond = Math.Round(r.Measured.Inserts / (load.Seconds + Math.Max(0, r.DrainSeconds)), 3),
+        } }).ToList();
+        var specs = runs.Select(r => r.Policy).Distinct().Select(name => PolicySpec.Named(name, kept)).ToList();
+        var cost = InsertCostModel.Load(Path.Combine(kept.ModelPath, "insert-cost-model.json"));
+        var (_, sweep) = Policies(kept, cost, load);
+        await JudgeAsync(kept, load, ProfileSetup.For(profile, kept), root.GetProperty("started_utc").GetDateTime(),
+            root.GetProperty("machine").GetProperty("clickhouse_version").GetString()!, specs, runs, sweep, CancellationToken.None);
         return 0;
     }
 

@@ -66,8 +66,10 @@ internal sealed record BatchingReport(
         "Each run starts fresh worker processes (`pipeline run`, the product's defaults plus the policy's Batch:* settings; several workers share one " +
         "consumer group), a fresh mock Kafka topic and a fresh table, waits until every partition is assigned, then offers the profile's load. Latency is " +
         "the worker's own GET /latency: for every acknowledged row, ack time minus its Kafka timestamp, in an HDR histogram (percentiles within 1%, max " +
-        "exact). Run percentiles: the cumulative /latency at the end (the worker saw only this run's rows; with several workers the highest worker's, an " +
-        "upper bound of the pooled value). Per-second series: /latency?interval=true every second. Inserts/s: flushed batches over the load's seconds. " +
+        "exact). Run percentiles: the cumulative /latency at the end (exactly the measured rows; with several workers the highest worker's, an " +
+        "upper bound of the pooled value). Each run first warms up (5 s at up to 10k/s, until its rows are in), then resets the workers' latency windows " +
+        "(POST /latency/reset): warm-up rows, inserts and telemetry are not counted. Per-second series: /latency?interval=true every second. " +
+        "Inserts/s: flushed batches over the load's seconds plus the drain after it. " +
         $"Repetitions: {options.Repeat}, the policies in a seeded random order in each. Summaries: medians with bootstrap 95% intervals (2,000 resamples) over the " +
         "runs that passed their checks (every row inserted once, no offset reset); p99 change: paired by repetition against the best baseline (lowest median " +
         $"p99 with median inserts/s <= {options.MaxInsertsPerSecond} and the 95% interval of its throughput reaching the best median throughput, within 1%). " +

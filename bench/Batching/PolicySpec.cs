@@ -57,5 +57,21 @@ internal sealed record PolicySpec(
             IsBaseline: false, MinInsertIntervalSeconds: minInsertIntervalMs / 1000.0);
     }
 
+    /// <summary>The policy a kept run names (static-N, threshold-N, aimd, aimd-latency-N, dqn), as this bench builds it.</summary>
+    /// <exception cref="ArgumentException">A name no family of this bench gives.</exception>
+    public static PolicySpec Named(string name, BatchingOptions options)
+    {
+        int Parameter(string prefix) => int.Parse(name[prefix.Length..], CultureInfo.InvariantCulture);
+        return name switch
+        {
+            "aimd" => Aimd,
+            "dqn" => Dqn(options.ModelPath, (int)Math.Ceiling(1000 / options.MaxInsertsPerSecond)),
+            _ when name.StartsWith("static-", StringComparison.Ordinal) => Static(Parameter("static-"), options.Grid ? "grid" : "given"),
+            _ when name.StartsWith("threshold-", StringComparison.Ordinal) => Threshold(Parameter("threshold-")),
+            _ when name.StartsWith("aimd-latency-", StringComparison.Ordinal) => AimdRowLatency(Parameter("aimd-latency-")),
+            _ => throw new ArgumentException($"a kept run names policy '{name}', which this bench does not build", nameof(name)),
+        };
+    }
+
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);
 }
