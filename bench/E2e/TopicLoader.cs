@@ -65,13 +65,18 @@ internal static class TopicLoader
     }
 
     /// <summary>Produces one message, serving delivery reports while the client's queue is full instead of failing.</summary>
-    public static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, Action<DeliveryReport<Null, byte[]>> onDelivery)
+    /// <param name="createTimeMs">The record's CreateTime (what a count-model envelope codes its event time against); null: now.</param>
+    public static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, Action<DeliveryReport<Null, byte[]>> onDelivery,
+        long? createTimeMs = null)
     {
+        var message = new Message<Null, byte[]> { Value = value };
+        if (createTimeMs is { } ms)
+            message.Timestamp = new Timestamp(ms, TimestampType.CreateTime);
         while (true)
         {
             try
             {
-                producer.Produce(target, new Message<Null, byte[]> { Value = value }, onDelivery);
+                producer.Produce(target, message, onDelivery);
                 return;
             }
             catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)

@@ -8,7 +8,7 @@ namespace EventPipeline.Tests.Integration;
 
 /// <summary>
 /// GET /latency of the worker as production runs it (its own process): the HDR histogram holds one latency per row
-/// inserted, and an interval snapshot holds only the rows since the previous one.
+/// inserted, an interval snapshot holds only the rows since the previous one, and a reset empties both.
 /// </summary>
 [Collection(KafkaAndClickHouseCollection.Name)]
 public sealed class LatencyEndpointTests(KafkaFixture kafka, ClickHouseFixture clickHouse, ITestOutputHelper output)
@@ -59,5 +59,10 @@ public sealed class LatencyEndpointTests(KafkaFixture kafka, ClickHouseFixture c
             $"percentiles out of order: {cumulative}");
         // Produced after the worker was ready and inserted within the wait above: no row can be older than that.
         Assert.InRange(cumulative.MaxMs!.Value, 0, 60_000);
+
+        // A benchmark's warm-up is forgotten by POST /latency/reset: both views start again.
+        using var reset = await http.PostAsync("/latency/reset", content: null);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, reset.StatusCode);
+        Assert.Equal(0, (await http.GetFromJsonAsync<EndToEndLatencySnapshot>("/latency"))!.Count);
     }
 }
