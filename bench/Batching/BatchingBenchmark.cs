@@ -1,5 +1,4 @@
 using System.Text.Json;
-using EventPipeline.DevTools.LocalServers;
 using EventPipeline.Models.Batching;
 
 namespace EventPipeline.Bench.Batching;
@@ -19,16 +18,12 @@ internal static class BatchingBenchmark
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var cost = InsertCostModel.Load(Path.Combine(options.ModelPath, "insert-cost-model.json"));
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-batching-{Guid.NewGuid():N}");
-        var logDir = Path.Combine(stateDir, "logs");
-        Directory.CreateDirectory(logDir);
-        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), new LocalClickHouseOptions(), ct);
+        var environment = await BenchEnvironment.StartAsync("batching", kafkaBrokers: null, ct);
+        var (server, logDir, version) = (environment.Server, environment.LogDirectory, environment.ServerVersion);
         var failed = false;
         try
         {
-            await server.QueryAsync("CREATE DATABASE IF NOT EXISTS bench", ct);
             await RecordedInsert.CreateTableAsync(server, "bench", ct);
-            var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
             foreach (var profile in options.Profiles)
             {
                 var startedUtc = DateTime.UtcNow;
@@ -53,14 +48,14 @@ internal static class BatchingBenchmark
                 await JudgeAsync(options, load, setup, startedUtc, version, specs, runs, sweep, ct);
             }
             if (failed)
-                Console.Error.WriteLine($"Some runs failed their checks; the worker logs are kept in {logDir}");
+                Console.Error.WriteLine("Some runs failed their checks");
+            else
+                environment.Succeeded();
             return failed ? 1 : 0;
         }
         finally
         {
-            await server.DisposeAsync();
-            if (!failed)
-                Directory.Delete(stateDir, recursive: true);
+            await environment.DisposeAsync();
         }
     }
 

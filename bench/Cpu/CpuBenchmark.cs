@@ -16,67 +16,54 @@ namespace EventPipeline.Bench.Cpu;
 /// </summary>
 internal static class CpuBenchmark
 {
-    private const string Database = "bench";
+    private const string Database = BenchEnvironment.Database;
 
     public static async Task<int> RunAsync(CpuOptions options)
     {
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-cpu-{Guid.NewGuid():N}");
-        var logDir = Path.Combine(stateDir, "logs");
-        Directory.CreateDirectory(logDir);
-        using var kafka = MockKafkaCluster.Start(brokers: 3);
-        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
-        try
-        {
-            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
-            var serverPid = int.Parse(File.ReadAllText(Path.Combine(server.StateDirectory, "server.pid")).Trim(), CultureInfo.InvariantCulture);
-            var sizes = new[] { options.Small, options.Large };
-            foreach (var size in sizes)
-                await LoadAsync(kafka, options, size, ct);
+        await using var environment = await BenchEnvironment.StartAsync("cpu", kafkaBrokers: 3, ct);
+        var (kafka, server, logDir) = (environment.Kafka, environment.Server, environment.LogDirectory);
+        var serverPid = int.Parse(File.ReadAllText(Path.Combine(server.StateDirectory, "server.pid")).Trim(), CultureInfo.InvariantCulture);
+        var sizes = new[] { options.Small, options.Large };
+        foreach (var size in sizes)
+            await LoadAsync(kafka, options, size, ct);
 
-            if (options.TraceDirectory is { } traceDirectory)
+        if (options.TraceDirectory is { } traceDirectory)
+        {
+            // A repetition of its own before the measured ones: the tracer's CPU must not count.
+            var traced = await RunWorkerAsync(kafka, server, serverPid, options, options.Large, 0, logDir, ct, traceDirectory);
+            Console.WriteLine($"traced (not counted): {traced.Describe()}");
+        }
+        var runs = new List<CpuRun>();
+        for (var repetition = 1; repetition <= options.Repeat; repetition++)
+        {
+            foreach (var size in sizes)
             {
-                // A repetition of its own before the measured ones: the tracer's CPU must not count.
-                var traced = await RunWorkerAsync(kafka, server, serverPid, options, options.Large, 0, logDir, ct, traceDirectory);
-                Console.WriteLine($"traced (not counted): {traced.Describe()}");
-            }
-            var runs = new List<CpuRun>();
-            for (var repetition = 1; repetition <= options.Repeat; repetition++)
-            {
-                foreach (var size in sizes)
+                // A/B: alternate which build goes first, so that neither always runs on the warmer (or busier) machine.
+                string?[] builds = options.BaselineDirectory is null ? [null]
+                    : repetition % 2 == 1 ? [null, options.BaselineDirectory] : [options.BaselineDirectory, null];
+                foreach (var build in builds)
                 {
-                    // A/B: alternate which build goes first, so that neither always runs on the warmer (or busier) machine.
-                    string?[] builds = options.BaselineDirectory is null ? [null]
-                        : repetition % 2 == 1 ? [null, options.BaselineDirectory] : [options.BaselineDirectory, null];
-                    foreach (var build in builds)
-                    {
-                        var run = await RunWorkerAsync(kafka, server, serverPid, options, size, repetition, logDir, ct, baselineDirectory: build);
-                        runs.Add(run);
-                        Console.WriteLine(run.Describe());
-                    }
-                    if (options.Kcat)
-                    {
-                        var peer = await RunKcatAsync(kafka, server, serverPid, options, size, repetition, ct);
-                        runs.Add(peer);
-                        Console.WriteLine(peer.Describe());
-                    }
+                    var run = await RunWorkerAsync(kafka, server, serverPid, options, size, repetition, logDir, ct, baselineDirectory: build);
+                    runs.Add(run);
+                    Console.WriteLine(run.Describe());
+                }
+                if (options.Kcat)
+                {
+                    var peer = await RunKcatAsync(kafka, server, serverPid, options, size, repetition, ct);
+                    runs.Add(peer);
+                    Console.WriteLine(peer.Describe());
                 }
             }
+        }
 
-            var version = (await server.QueryAsync("SELECT version()", ct)).Trim();
-            var report = CpuReport.Create(startedUtc, options, version, runs);
-            report.Print();
-            Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
-            return 0;
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            Directory.Delete(stateDir, recursive: true);
-        }
+        var report = CpuReport.Create(startedUtc, options, environment.ServerVersion, runs);
+        report.Print();
+        Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+        environment.Succeeded();
+        return 0;
     }
 
     private static string Topic(long size) => $"cpu_{size}";

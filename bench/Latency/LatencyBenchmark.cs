@@ -18,7 +18,7 @@ namespace EventPipeline.Bench.Latency;
 /// </summary>
 internal static class LatencyBenchmark
 {
-    private const string Database = "bench";
+    private const string Database = BenchEnvironment.Database;
     private const string BacklogTopic = "latency_backlog";
     private const string PacedTopic = "latency_paced";
 
@@ -30,34 +30,16 @@ internal static class LatencyBenchmark
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-latency-{Guid.NewGuid():N}");
-        var logDir = Path.Combine(stateDir, "logs");
-        Directory.CreateDirectory(logDir);
-        using var kafka = MockKafkaCluster.Start(brokers: 3);
-        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
-        var succeeded = false;
-        try
-        {
-            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
-            var maxRate = options.MaxRate is { } given ? MaxRate.Given(given) : await MeasureMaxRateAsync(kafka, server, options, logDir, ct);
-            Console.WriteLine(maxRate.Describe());
-            var (runs, scrapes) = await RunPacedAsync(kafka, server, options, maxRate.EventsPerSecond, logDir, ct);
-            var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
-            var report = LatencyReport.Create(startedUtc, options, version, maxRate, runs, scrapes);
-            report.Print();
-            Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
-            succeeded = true;
-            return 0;
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            if (succeeded)
-                Directory.Delete(stateDir, recursive: true);
-            else
-                Console.Error.WriteLine($"The worker logs are kept in {logDir}");
-        }
+        await using var environment = await BenchEnvironment.StartAsync("latency", kafkaBrokers: 3, ct);
+        var maxRate = options.MaxRate is { } given ? MaxRate.Given(given)
+            : await MeasureMaxRateAsync(environment.Kafka, environment.Server, options, environment.LogDirectory, ct);
+        Console.WriteLine(maxRate.Describe());
+        var (runs, scrapes) = await RunPacedAsync(environment.Kafka, environment.Server, options, maxRate.EventsPerSecond, environment.LogDirectory, ct);
+        var report = LatencyReport.Create(startedUtc, options, environment.ServerVersion, maxRate, runs, scrapes);
+        report.Print();
+        Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+        environment.Succeeded();
+        return 0;
     }
 
     private static async Task<MaxRate> MeasureMaxRateAsync(MockKafkaCluster kafka, LocalClickHouseServer server, LatencyOptions options, string logDir,

@@ -16,7 +16,7 @@ namespace EventPipeline.Bench.Memory;
 /// </summary>
 internal static class MemoryBenchmark
 {
-    private const string Database = "bench";
+    private const string Database = BenchEnvironment.Database;
 
     /// <summary>The issue's bound: RSS with the large backlog within 10% of RSS with the small one.</summary>
     public const double TargetRatio = 1.10;
@@ -26,49 +26,30 @@ internal static class MemoryBenchmark
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-memory-{Guid.NewGuid():N}");
-        var logDir = Path.Combine(stateDir, "logs");
-        Directory.CreateDirectory(logDir);
         var partitions = options.Partitions ?? BacklogPartitions.Needed(options.Large);
         Console.WriteLine($"{options.Small:N0} and {options.Large:N0} events of ~{BacklogPartitions.EventBytes:F0} B on {partitions} partitions each " +
             $"(the large backlog needs {BacklogPartitions.Needed(options.Large)} to fit the embedded broker's ~5 MiB per partition)");
-        using var kafka = MockKafkaCluster.Start(brokers: 3);
-        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
-        var succeeded = false;
-        try
+        await using var environment = await BenchEnvironment.StartAsync("memory", kafkaBrokers: 3, ct);
+        var sizes = new[] { options.Small, options.Large };
+        foreach (var size in sizes)
+            await LoadAsync(environment.Kafka, size, partitions, ct);
+
+        var runs = new List<MemoryRun>();
+        for (var repetition = 1; repetition <= options.Repeat; repetition++)
         {
-            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
-            var sizes = new[] { options.Small, options.Large };
             foreach (var size in sizes)
-                await LoadAsync(kafka, size, partitions, ct);
-
-            var runs = new List<MemoryRun>();
-            for (var repetition = 1; repetition <= options.Repeat; repetition++)
             {
-                foreach (var size in sizes)
-                {
-                    var run = await DrainAsync(kafka, server, options, size, partitions, repetition, logDir, ct);
-                    runs.Add(run);
-                    Console.WriteLine(run.Describe());
-                }
+                var run = await DrainAsync(environment.Kafka, environment.Server, options, size, partitions, repetition, environment.LogDirectory, ct);
+                runs.Add(run);
+                Console.WriteLine(run.Describe());
             }
+        }
 
-            var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
-            var report = MemoryReport.Create(startedUtc, options, partitions, version, runs);
-            report.Print();
-            Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
-            succeeded = true;
-            return 0;
-        }
-        finally
-        {
-            await server.DisposeAsync();
-            if (succeeded)
-                Directory.Delete(stateDir, recursive: true);
-            else
-                Console.Error.WriteLine($"The worker logs are kept in {logDir}");
-        }
+        var report = MemoryReport.Create(startedUtc, options, partitions, environment.ServerVersion, runs);
+        report.Print();
+        Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+        environment.Succeeded();
+        return 0;
     }
 
     private static string Topic(long size) => $"memory_{size}";

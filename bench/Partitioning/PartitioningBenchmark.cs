@@ -18,56 +18,39 @@ namespace EventPipeline.Bench.Partitioning;
 /// </summary>
 internal static class PartitioningBenchmark
 {
-    private const string Database = "bench";
+    private const string Database = BenchEnvironment.Database;
 
     public static async Task<int> RunAsync(PartitioningOptions options)
     {
         using var interrupt = ConsoleInterrupt.Create();
         var ct = interrupt.Token;
         var startedUtc = DateTime.UtcNow;
-        var stateDir = Path.Combine(Path.GetTempPath(), $"bench-partitioning-{Guid.NewGuid():N}");
-        var logDir = Path.Combine(stateDir, "logs");
-        Directory.CreateDirectory(logDir);
         IFanOutPolicy? learned = options.Strategies.Contains("ppo") ? PpoFanOutPolicy.Load(LearnedModelPath(options)) : null;
-        using var kafka = MockKafkaCluster.Start(brokers: 3);
-        kafka.SetInitialRebalanceDelay(TimeSpan.Zero);
-        var server = await LocalClickHouseServer.StartAsync(Path.Combine(stateDir, "clickhouse"), ct: ct);
-        var succeeded = false;
-        try
+        await using var environment = await BenchEnvironment.StartAsync("partitioning", kafkaBrokers: 3, ct);
+        var runs = new List<PartitioningRun>();
+        var failures = new List<string>();
+        var slowStops = new SlowStops();
+        for (var repetition = 1; repetition <= options.Repeat; repetition++)
         {
-            await server.QueryAsync($"CREATE DATABASE IF NOT EXISTS {Database}", ct);
-            var runs = new List<PartitioningRun>();
-            var failures = new List<string>();
-            for (var repetition = 1; repetition <= options.Repeat; repetition++)
+            try
             {
-                try
-                {
-                    runs.AddRange(await RunRepetitionAsync(kafka, server, options, repetition, learned, logDir, ct));
-                }
-                catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
-                {
-                    // Its runs are left out (a repetition's strategies are compared together); the reason goes into the report.
-                    failures.Add($"repetition {repetition}: {ex.Message}");
-                    Console.Error.WriteLine($"repetition {repetition} failed and is left out: {ex.Message}");
-                }
+                runs.AddRange(await RunRepetitionAsync(environment.Kafka, environment.Server, options, repetition, learned, environment.LogDirectory, slowStops, ct));
             }
-            if (runs.Count == 0)
-                throw new InvalidOperationException($"every repetition failed: {string.Join("; ", failures)}");
-            var version = (await server.QueryAsync("SELECT version() FORMAT TabSeparated", ct)).Trim();
-            var report = PartitioningReport.Create(startedUtc, options, version, learned is PpoFanOutPolicy ppo ? ppo.Version : null, runs, failures, _slowStops);
-            report.Print();
-            Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
-            succeeded = true;
-            return 0;
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            {
+                // Its runs are left out (a repetition's strategies are compared together); the reason goes into the report.
+                failures.Add($"repetition {repetition}: {ex.Message}");
+                Console.Error.WriteLine($"repetition {repetition} failed and is left out: {ex.Message}");
+            }
         }
-        finally
-        {
-            await server.DisposeAsync();
-            if (succeeded)
-                Directory.Delete(stateDir, recursive: true);
-            else
-                Console.Error.WriteLine($"The worker logs are kept in {logDir}");
-        }
+        if (runs.Count == 0)
+            throw new InvalidOperationException($"every repetition failed: {string.Join("; ", failures)}");
+        var report = PartitioningReport.Create(startedUtc, options, environment.ServerVersion, learned is PpoFanOutPolicy ppo ? ppo.Version : null, runs, failures,
+            slowStops.Count);
+        report.Print();
+        Console.WriteLine($"Wrote {string.Join(", ", report.Write(options.OutputDirectory))}");
+        environment.Succeeded();
+        return 0;
     }
 
     private static string LearnedModelPath(PartitioningOptions options) =>
@@ -79,7 +62,7 @@ internal static class PartitioningBenchmark
     /// latency, lag and rows are its own.
     /// </summary>
     private static async Task<List<PartitioningRun>> RunRepetitionAsync(MockKafkaCluster kafka, LocalClickHouseServer server, PartitioningOptions options,
-        int repetition, IFanOutPolicy? learned, string logDir, CancellationToken ct)
+        int repetition, IFanOutPolicy? learned, string logDir, SlowStops slowStops, CancellationToken ct)
     {
         var topic = $"partitioning_{repetition}";
         kafka.CreateTopic(topic, options.Partitions);
@@ -106,7 +89,7 @@ internal static class PartitioningBenchmark
                     Console.WriteLine(run.Describe());
                 }
             }
-            await Task.WhenAll(workers.Select(w => StopOrKillAsync(w)));
+            await Task.WhenAll(workers.Select(w => StopOrKillAsync(w, slowStops)));
             // A duplicate inserted by the stop's drain would show here.
             var count = await server.CountAsync($"{Database}.{table}", ct);
             if (count != visibleBefore)
@@ -213,9 +196,9 @@ internal static class PartitioningBenchmark
 
     /// <summary>
     /// SIGTERM, and a kill after 60 s: every row of the repetition is already visible, so a slow drain changes no figure,
-    /// but it is counted and reported (<see cref="_slowStops"/>), not hidden.
+    /// but it is counted and reported (<paramref name="slowStops"/>), not hidden.
     /// </summary>
-    private static async Task StopOrKillAsync(BenchWorker worker)
+    private static async Task StopOrKillAsync(BenchWorker worker, SlowStops slowStops)
     {
         try
         {
@@ -223,13 +206,22 @@ internal static class PartitioningBenchmark
         }
         catch (TimeoutException ex)
         {
-            Interlocked.Increment(ref _slowStops);
+            slowStops.Add();
             Console.Error.WriteLine($"{ex.Message}; killed");
             worker.Process.Kill();
         }
     }
 
-    private static int _slowStops;
+    /// <summary>Workers killed because they did not stop within 60 s, over every repetition, the failed ones too.</summary>
+    private sealed class SlowStops
+    {
+        private int _count;
+
+        public int Count => _count;
+
+        // The workers of a repetition stop concurrently.
+        public void Add() => Interlocked.Increment(ref _count);
+    }
 
     /// <summary>Every worker holds partitions and together all of them: the group has settled.</summary>
     private static async Task WaitForAssignmentAsync(BenchWorker[] workers, int partitions, CancellationToken ct)
