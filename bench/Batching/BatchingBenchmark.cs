@@ -23,7 +23,7 @@ internal static class BatchingBenchmark
         var failed = false;
         try
         {
-            await RecordedInsert.CreateTableAsync(server, "bench", ct);
+            await RecordedInsert.CreateTableAsync(server, BenchEnvironment.Database, ct);
             foreach (var profile in options.Profiles)
             {
                 var startedUtc = DateTime.UtcNow;

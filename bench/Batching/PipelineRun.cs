@@ -16,7 +16,7 @@ namespace EventPipeline.Bench.Batching;
 /// </summary>
 internal static class PipelineRun
 {
-    private const string Database = "bench";
+    private const string Database = BenchEnvironment.Database;
     private const string Topic = "events";
     private const double WarmUpSeconds = 5, WarmUpRate = 10_000;
 
