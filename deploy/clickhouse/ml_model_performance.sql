@@ -22,7 +22,7 @@
 -- mae, rmse: of the predicted insert time, in seconds. r2: of the same prediction.
 -- throughput_rows_per_second: for a codec, events encoded and decoded per second on the training machine.
 -- training_samples: transitions the agent learned from (batcher-dqn); inserts the law was fitted on (cost model);
---   events a codec was trained on.
+--   events a codec was trained on; 0 for real-pipeline rows (they measure, they train nothing).
 -- inference_time_ms: mean time of one greedy decision of the agent on the training machine (dqn rows only).
 -- bytes_per_event: a codec's mean bytes on the wire per event (an event it cannot code counts as its JSON).
 -- mismatches: events whose decode is not the event encoded; anything but 0 is a bug.
