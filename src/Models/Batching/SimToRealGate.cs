@@ -59,7 +59,7 @@ public sealed record SimToRealGate(
         var passed = within && ranking != false;
         var worst = statics.MaxBy(c => Math.Max(Math.Abs(c.P50ErrorPercent), Math.Abs(c.P99ErrorPercent)))!;
         return new(Tolerance, statics, ranking, passed, string.Create(CultureInfo.InvariantCulture,
-            $"{(passed ? "passed" : "FAILED")}: largest error {worst.Policy} p50 {worst.P50ErrorPercent:+0;-0}%, p99 {worst.P99ErrorPercent:+0;-0}% " +
+            $"{(passed ? "passed" : "FAILED")}: largest error {worst.Policy} p50 {worst.P50ErrorPercent:+0;-0;0}%, p99 {worst.P99ErrorPercent:+0;-0;0}% " +
             $"(tolerance +-{Tolerance}%); ranking by p99 {(ranking switch { null => "not checked (no two static sizes measurably apart)", true => "preserved", false => "NOT preserved" })}"));
     }
 
