@@ -5,9 +5,10 @@ namespace EventPipeline.Bench.Batching;
 
 /// <summary>
 /// The batch-size policies on the real pipeline, per profile: every policy run <c>--repeat</c> times, the policies
-/// taking turns in a seeded random order so that drift of the shared machine favours none, with the simulator's prediction
-/// for the same policy and load beside them. <c>--grid</c> tunes the baselines instead (static sizes, threshold fill
-/// times, AIMD latency targets) and names the best of each under the inserts/s constraint.
+/// taking turns in a seeded random order so that drift of the shared machine favours none, with the prediction of the
+/// simulator calibrated on half of those runs beside them and its sim-to-real gate judged on the other half.
+/// <c>--grid</c> tunes the baselines instead (static sizes, threshold fill times, AIMD latency targets) and names the
+/// best of each under the inserts/s constraint; <c>--from-report</c> judges kept runs again without running.
 /// </summary>
 internal static class BatchingBenchmark
 {
