@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using EventPipeline.Bench.E2e;
 
 namespace EventPipeline.Bench;
@@ -9,9 +10,9 @@ internal sealed record MedianInterval(double Median, double Low, double High, do
     {
         var random = new Random(17);
         var medians = Enumerable.Range(0, 2000)
-            .Select(_ => E2eReport.Median(Enumerable.Range(0, values.Length).Select(_ => values[random.Next(values.Length)])))
+            .Select(_ => SampleStatistics.Median(Enumerable.Range(0, values.Length).Select(_ => values[random.Next(values.Length)])))
             .Order().ToArray();
-        return new MedianInterval(Math.Round(E2eReport.Median(values), 3), Math.Round(medians[50], 3), Math.Round(medians[1949], 3),
+        return new MedianInterval(Math.Round(SampleStatistics.Median(values), 3), Math.Round(medians[50], 3), Math.Round(medians[1949], 3),
             [.. values.Select(v => Math.Round(v, 3))]);
     }
 }

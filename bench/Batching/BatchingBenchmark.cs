@@ -24,7 +24,7 @@ internal static class BatchingBenchmark
         var failed = false;
         try
         {
-            await RecordedInsert.CreateTableAsync(server, BenchEnvironment.Database, ct);
+            await RecordedInsert.CreateTableAsync(server, BenchEnvironment.Database);
             foreach (var profile in options.Profiles)
             {
                 var startedUtc = DateTime.UtcNow;
@@ -68,8 +68,7 @@ internal static class BatchingBenchmark
     private static async Task JudgeAsync(BatchingOptions options, BenchLoad load, ProfileSetup setup, DateTime startedUtc, string version, List<PolicySpec> specs,
         List<PolicyRun> runs, List<object> sweep, CancellationToken ct)
     {
-        var defaults = new EventPipeline.Host.Configuration.BatchSettings();
-        var trace = TraceRecording.Create(load, (options.MaxLatencyMs ?? defaults.MaxLatencyMs) / 1000.0, defaults.MaxSize, runs);
+        var trace = TraceRecording.Create(load, options.WorkerMaxLatencySeconds, options.WorkerMaxSize, runs);
         var (calibrationRuns, validationRuns, inSample) = TraceRecording.Split(trace);
         var calibration = SimulatorCalibration.Fit(trace, calibrationRuns, version);
         var simulated = specs.ToDictionary(s => s.Name, s => BatchingSimulation.Predict(calibration, trace.Load(), s));
@@ -105,7 +104,7 @@ internal static class BatchingBenchmark
         var load = BenchLoad.Create(profile, kept.Seconds);
         var runs = root.GetProperty("runs").Deserialize<List<PolicyRun>>()!.Select(r => r with { Measured = r.Measured with
         {
-            InsertsPerSecond = Math.Round(r.Measured.Inserts / (load.Seconds + Math.Max(0, r.DrainSeconds)), 3),
+            InsertsPerSecond = PolicyNumbers.InsertRate(r.Measured.Inserts, load.Seconds, r.DrainSeconds),
         } }).ToList();
         var specs = runs.Select(r => r.Policy).Distinct().Select(name => PolicySpec.Named(name, kept)).ToList();
         var cost = InsertCostModel.Load(Path.Combine(kept.ModelPath, "insert-cost-model.json"));
@@ -117,7 +116,7 @@ internal static class BatchingBenchmark
 
     private static (List<PolicySpec> Specs, List<object> Sweep) Policies(BatchingOptions options, InsertCostModel cost, BenchLoad load)
     {
-        var sweep = BatcherSchema.Actions.Select(size => (Size: size, Numbers: BatchingSimulation.Predict(cost, load, options.MaxLatencyMs, _ => new EventPipeline.Stages.Batching.StaticBatchSizePolicy(size)))).ToList();
+        var sweep = BatcherSchema.Actions.Select(size => (Size: size, Numbers: BatchingSimulation.Predict(cost, load, options, _ => new EventPipeline.Stages.Batching.StaticBatchSizePolicy(size)))).ToList();
         var specs = new List<PolicySpec>();
         if (options.StaticSizes.Length > 0)
             specs.AddRange(options.StaticSizes.Select(s => PolicySpec.Static(s, options.Grid ? "grid" : "given")));
@@ -132,7 +131,7 @@ internal static class BatchingBenchmark
         specs.Add(PolicySpec.Aimd);
         specs.AddRange(options.AimdRowLatencyTargetsMs.Select(PolicySpec.AimdRowLatency));
         if (options.IncludeDqn)
-            specs.Add(PolicySpec.Dqn(options.ModelPath, (int)Math.Ceiling(1000 / options.MaxInsertsPerSecond)));
+            specs.Add(PolicySpec.Dqn(options.ModelPath, options.MinInsertIntervalMs));
         return (specs, [.. sweep.Select(s => new { policy = $"static-{s.Size}", simulated = s.Numbers })]);
     }
 }

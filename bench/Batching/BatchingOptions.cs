@@ -37,9 +37,20 @@ internal sealed record BatchingOptions
     /// <summary>The constraint a tuned baseline and the learned policy must meet (the issue: about one insert per second per table, at most 2).</summary>
     public double MaxInsertsPerSecond { get; init; } = 2.0;
 
+    /// <summary>Batch:MinInsertIntervalMs that holds the learned policy to <see cref="MaxInsertsPerSecond"/>.</summary>
+    public int MinInsertIntervalMs => (int)Math.Ceiling(1000 / MaxInsertsPerSecond);
+
     /// <summary>Batch:MaxLatencyMs for every policy (the timer flush bounds every fill time: a threshold fill time above it
     /// cannot act); null: the product's default.</summary>
     public int? MaxLatencyMs { get; init; }
+
+    /// <summary>Batch:MaxLatencyMs as the workers run it (given or the product's default), in seconds: what the simulator is told.</summary>
+    public double WorkerMaxLatencySeconds => (MaxLatencyMs ?? WorkerDefaults.MaxLatencyMs) / 1000.0;
+
+    /// <summary>Batch:MaxSize as the workers run it (the product's default).</summary>
+    public int WorkerMaxSize => WorkerDefaults.MaxSize;
+
+    private static readonly EventPipeline.Host.Configuration.BatchSettings WorkerDefaults = new();
 
     /// <summary>Workers in one consumer group inserting into the one table (merge-pressure uses 3 unless given).</summary>
     public int? Workers { get; init; }

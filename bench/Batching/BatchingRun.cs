@@ -33,6 +33,9 @@ internal sealed record PolicyNumbers(
     [property: JsonPropertyName("inserts_per_s")] double InsertsPerSecond,
     [property: JsonPropertyName("inserts")] long Inserts)
 {
+    /// <summary>Inserts per second of a run, over the load and the drain after it (a drain's flushes are inserts too); NaN for a run that never drained.</summary>
+    public static double InsertRate(long inserts, double loadSeconds, double drainSeconds) => Math.Round(inserts / (loadSeconds + Math.Max(0, drainSeconds)), 3);
+
     public string Row() => string.Create(CultureInfo.InvariantCulture,
         $"{EventsPerSecond,9:N0} {P50Ms,8:F0} {P95Ms,8:F0} {P99Ms,8:F0} {MaxMs,8:F0} {InsertsPerSecond,7:F2}");
 }

@@ -7,12 +7,8 @@ namespace EventPipeline.Bench.Batching;
 internal static class BatchingSimulation
 {
     /// <summary>The uncalibrated simulator (the shipped insert cost model, rows reach the buffer at once): what picks a static size before any run.</summary>
-    /// <param name="maxLatencyMs">Batch:MaxLatencyMs of the real runs; null: the product's default.</param>
-    public static PolicyNumbers Predict(InsertCostModel cost, BenchLoad load, int? maxLatencyMs, Func<BatchingSimulatorClock, IBatchSizePolicy> create)
-    {
-        var defaults = new EventPipeline.Host.Configuration.BatchSettings();
-        return Predict(new SimulatorCalibration(cost, UpstreamModel.Instant, (maxLatencyMs ?? defaults.MaxLatencyMs) / 1000.0, defaults.MaxSize, 0), load.ToSimulatorProfile(), create, 0);
-    }
+    public static PolicyNumbers Predict(InsertCostModel cost, BenchLoad load, BatchingOptions options, Func<BatchingSimulatorClock, IBatchSizePolicy> create) =>
+        Predict(new SimulatorCalibration(cost, UpstreamModel.Instant, options.WorkerMaxLatencySeconds, options.WorkerMaxSize, 0), load.ToSimulatorProfile(), create, 0);
 
     /// <summary>The simulator calibrated on this profile's runs, on the load the producer really offered.</summary>
     public static PolicyNumbers Predict(SimulatorCalibration calibration, LoadProfile offered, PolicySpec spec) =>

@@ -131,7 +131,7 @@ internal static class PipelineRun
         // One worker: its exact percentiles. Several: the highest worker's, an upper bound of the pooled percentile.
         double Worst(Func<EndToEndLatencySnapshot, long?> value) => cumulative.Select(value).Max() ?? double.NaN;
         var measured = new PolicyNumbers(Math.Round(count / Math.Max(load.Seconds, finished), 1), Worst(l => l.P50Ms), Worst(l => l.P95Ms), Worst(l => l.P99Ms),
-            Worst(l => l.MaxMs), Math.Round(flushes / (load.Seconds + Math.Max(0, drain)), 3), flushes);
+            Worst(l => l.MaxMs), PolicyNumbers.InsertRate(flushes, load.Seconds, drain), flushes);
         return new PolicyRun(repetition, order, spec.Name, producer.Produced, count, Math.Round(drain, 2), after.InsertQueries - before.InsertQueries,
             after.DelayedInserts - before.DelayedInserts, after.RejectedInserts - before.RejectedInserts, series.Count == 0 ? 0 : series.Max(s => s.ActiveParts),
             Backlog(load, series), measured, cumulative, ok && cumulative.Count == setup.Workers, series, inserts);

@@ -65,7 +65,7 @@ internal sealed record PolicySpec(
         return name switch
         {
             "aimd" => Aimd,
-            "dqn" => Dqn(options.ModelPath, (int)Math.Ceiling(1000 / options.MaxInsertsPerSecond)),
+            "dqn" => Dqn(options.ModelPath, options.MinInsertIntervalMs),
             _ when name.StartsWith("static-", StringComparison.Ordinal) => Static(Parameter("static-"), options.Grid ? "grid" : "given"),
             _ when name.StartsWith("threshold-", StringComparison.Ordinal) => Threshold(Parameter("threshold-")),
             _ when name.StartsWith("aimd-latency-", StringComparison.Ordinal) => AimdRowLatency(Parameter("aimd-latency-")),

@@ -22,11 +22,8 @@ internal sealed record RecordedInsert(
     public const string Table = "pipeline_telemetry";
 
     /// <summary>The bench's telemetry table, made from the deployed DDL so that the worker writes what production writes.</summary>
-    public static async Task CreateTableAsync(LocalClickHouseServer server, string database, CancellationToken ct)
-    {
-        var ddl = await File.ReadAllTextAsync(Path.Combine("deploy", "clickhouse", "telemetry.sql"), ct);
-        await server.QueryAsync(ddl.Replace($"CREATE TABLE IF NOT EXISTS {Table}", $"CREATE TABLE IF NOT EXISTS {database}.{Table}", StringComparison.Ordinal), ct);
-    }
+    public static Task CreateTableAsync(LocalClickHouseServer server, string database) =>
+        DeployedTables.CreateAsync(server, "telemetry.sql", Table, $"{database}.{Table}");
 
     /// <summary>Worker-side settings that make <paramref name="worker"/> record its inserts.</summary>
     public static string[] Settings(string worker) => [$"Telemetry:Table={Table}", $"Telemetry:Worker={worker}"];

@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using EventPipeline.Models.Batching;
 
 namespace EventPipeline.Bench.Batching;
@@ -21,7 +22,7 @@ internal static class TraceRecording
         var seconds = (int)Math.Ceiling(load.Seconds);
         var produced = ok.Select(r => Cumulative(r.Series)).ToList();
         double[] offered = [.. Enumerable.Range(1, seconds).Select(second => produced.Count == 0 ? load.Rate(second - 0.5)
-            : Math.Round(SimulatorCalibration.Median(produced.Select(c => c(second) - c(second - 1)))))];
+            : Math.Round(SampleStatistics.Median(produced.Select(c => c(second) - c(second - 1)))))];
         return new(load.Name, load.Description, 1.0, offered, maxLatencySeconds, maxSize,
             [.. ok.Select(r => new RecordedPolicyRun(r.Policy, r.Repetition, r.Measured.P50Ms / 1000, r.Measured.P99Ms / 1000,
                 r.Measured.InsertsPerSecond, [.. r.Inserts.Where(i => i.Succeeded).Select(i => new TelemetryInsert(i.Rows, i.Bytes, i.InsertSeconds))],

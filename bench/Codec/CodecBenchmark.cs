@@ -194,8 +194,8 @@ internal static class CodecBenchmark
             process.Refresh();
             cpuRuns[run] = data.Count / (process.TotalProcessorTime - cpuBefore).TotalSeconds;
         }
-        return new Result(codecName, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches,
-            codec is EventCodec ? Math.Round((double)corrections / data.Count, 3) : null, Math.Round(E2eReport.Median(cpuRuns)));
+        return new Result(codecName, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, SampleStatistics.Median(runs), runs, mismatches,
+            codec is EventCodec ? Math.Round((double)corrections / data.Count, 3) : null, Math.Round(SampleStatistics.Median(cpuRuns)));
     }
 
     private static Result Measure(string codec, string dataset, List<byte[]> data, long rawBytes, int repeat, Func<byte[], byte[]> encode, Func<byte[], byte[]> decode)
@@ -217,7 +217,7 @@ internal static class CodecBenchmark
             }
             runs[run] = data.Count / clock.Elapsed.TotalSeconds;
         }
-        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches);
+        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, SampleStatistics.Median(runs), runs, mismatches);
     }
 
     /// <summary>zstd over newline-joined batches: what a producer batching its own messages could reach.</summary>
@@ -255,6 +255,6 @@ internal static class CodecBenchmark
             }
             runs[run] = data.Count / clock.Elapsed.TotalSeconds;
         }
-        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, E2eReport.Median(runs), runs, mismatches);
+        return new Result(codec, dataset, data.Count, (double)encodedBytes / data.Count, (double)rawBytes / encodedBytes, SampleStatistics.Median(runs), runs, mismatches);
     }
 }

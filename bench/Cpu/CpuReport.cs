@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Globalization;
 using System.Text.Json;
 using EventPipeline.Bench.E2e;
@@ -44,10 +45,10 @@ internal sealed record CpuReport(DateTime StartedUtc, Dictionary<string, object>
                 double Sum(long events) => mine.Single(r => r.Repetition == rep && r.Events == events).CpuSeconds.Values.Sum();
                 return (Sum(options.Large) - Sum(options.Small)) / (options.Large - options.Small) * 1e6;
             }).ToArray());
-            rates[contender] = Math.Round(E2eReport.Median(mine.Where(r => r.Events == options.Large).Select(r => r.Events / r.Seconds)));
+            rates[contender] = Math.Round(SampleStatistics.Median(mine.Where(r => r.Events == options.Large).Select(r => r.Events / r.Seconds)));
         }
         var pipelineRuns = runs.Where(r => r.Contender == "pipeline").ToList();
-        var scrape = new ScrapeCost(Math.Round(E2eReport.Median(pipelineRuns.Select(r => r.ScrapeCpuMs)), 2),
+        var scrape = new ScrapeCost(Math.Round(SampleStatistics.Median(pipelineRuns.Select(r => r.ScrapeCpuMs)), 2),
             pipelineRuns.Count == 0 ? 0 : pipelineRuns[^1].ScrapeBytes, options.Partitions);
         var machine = new Dictionary<string, object>
         {

@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -87,10 +88,10 @@ internal static class CodecE2eBenchmark
                 }
             }
 
-            var off = E2eReport.Median(runs["codec_off"]);
-            var on = E2eReport.Median(runs["codec_on"]);
-            var featurizerOnly = E2eReport.Median(runs["codec_featurizer_only"]);
-            var count = E2eReport.Median(runs["codec_count"]);
+            var off = SampleStatistics.Median(runs["codec_off"]);
+            var on = SampleStatistics.Median(runs["codec_on"]);
+            var featurizerOnly = SampleStatistics.Median(runs["codec_featurizer_only"]);
+            var count = SampleStatistics.Median(runs["codec_count"]);
             var verdict = $"count codec (the default): {count:N0} ev/s = {count / off:F2}x codec off, bytes on the wire {counted.ValueBytes / (double)raw.ValueBytes:F2}x " +
                           $"({counted.ValueBytes / (double)counted.Messages:F1} B/event); autoencoder codec: {on:N0} ev/s = {on / off:F2}x codec off ({off:N0}), bytes on the wire {coded.ValueBytes / (double)raw.ValueBytes:F2}x " +
                           $"({coded.ValueBytes / (double)coded.Messages:F1} vs {raw.ValueBytes / (double)raw.Messages:F1} B/event); featurizer-only envelopes: " +
@@ -217,7 +218,7 @@ internal static class CodecE2eBenchmark
         var speed = multiplot.GetPlot(0);
         var bytes = multiplot.GetPlot(1);
         string[] names = ["codec_off", "codec_count", "codec_on", "codec_featurizer_only"];
-        var medians = names.Select(n => E2eReport.Median(runs[n])).ToArray();
+        var medians = names.Select(n => SampleStatistics.Median(runs[n])).ToArray();
         speed.Add.Bars(medians.Select((m, i) => new Bar { Position = i, Value = m, Label = m.ToString("N0", CultureInfo.InvariantCulture) }).ToList());
         foreach (var (i, n) in names.Index())
         {

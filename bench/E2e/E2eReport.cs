@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -110,14 +111,6 @@ internal sealed class E2eReport
         PerfDataFiles.Write(directory, "e2e", StartedUtc, JsonSerializer.Serialize(this, Json), path => E2eChart.Save(this, path));
 
     private static string Fmt(double? value) => value is { } v && !double.IsNaN(v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "-";
-
-    internal static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0)
-            return double.NaN;
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }
 
 internal sealed record ContenderSummary(string Name, string Description, double MedianEventsPerSecond, double MinEventsPerSecond,
@@ -128,10 +121,10 @@ internal sealed record ContenderSummary(string Name, string Description, double 
         var ok = runs.Where(r => r.Failure is null).ToList();
         var rates = ok.Select(r => r.EventsPerSecond!.Value).ToList();
         return new ContenderSummary(contender.Name, contender.Description,
-            Math.Round(E2eReport.Median(rates)), rates.Count > 0 ? Math.Round(rates.Min()) : double.NaN, rates.Count > 0 ? Math.Round(rates.Max()) : double.NaN,
-            Math.Round(E2eReport.Median(ok.Select(r => r.Seconds!.Value)), 3),
-            E2eReport.Median(runs.Select(r => r.BenchPeakRssMib)), E2eReport.Median(runs.Select(r => r.BenchRssGrowthMib)),
-            E2eReport.Median(runs.Select(r => r.ClickHousePeakRssMib)), runs);
+            Math.Round(SampleStatistics.Median(rates)), rates.Count > 0 ? Math.Round(rates.Min()) : double.NaN, rates.Count > 0 ? Math.Round(rates.Max()) : double.NaN,
+            Math.Round(SampleStatistics.Median(ok.Select(r => r.Seconds!.Value)), 3),
+            SampleStatistics.Median(runs.Select(r => r.BenchPeakRssMib)), SampleStatistics.Median(runs.Select(r => r.BenchRssGrowthMib)),
+            SampleStatistics.Median(runs.Select(r => r.ClickHousePeakRssMib)), runs);
     }
 }
 
@@ -141,8 +134,8 @@ internal sealed record RatioSummary(double OfMedians, double[] PerRepetition)
     public static RatioSummary From(List<MeasuredRun> a, List<MeasuredRun> b)
     {
         var perRepetition = a.Zip(b, (x, y) => x.EventsPerSecond / y.EventsPerSecond).Where(r => r is not null).Select(r => Math.Round(r!.Value, 3)).ToArray();
-        var ofMedians = E2eReport.Median(a.Where(r => r.EventsPerSecond is not null).Select(r => r.EventsPerSecond!.Value))
-            / E2eReport.Median(b.Where(r => r.EventsPerSecond is not null).Select(r => r.EventsPerSecond!.Value));
+        var ofMedians = SampleStatistics.Median(a.Where(r => r.EventsPerSecond is not null).Select(r => r.EventsPerSecond!.Value))
+            / SampleStatistics.Median(b.Where(r => r.EventsPerSecond is not null).Select(r => r.EventsPerSecond!.Value));
         return new RatioSummary(Math.Round(ofMedians, 3), perRepetition);
     }
 }

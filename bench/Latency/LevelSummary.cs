@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using EventPipeline.Bench.E2e;
 
 namespace EventPipeline.Bench.Latency;
@@ -14,13 +15,13 @@ internal sealed record LevelSummary(int Level, double OfferedPerSecond, double M
     {
         var ordered = runs.OrderBy(r => r.Repetition).ToList();
         long?[] Each(Func<LatencyRun, long?> value) => [.. ordered.Select(value)];
-        double Median(long?[] values) => E2eReport.Median(values.OfType<long>().Select(v => (double)v));
+        double Median(long?[] values) => SampleStatistics.Median(values.OfType<long>().Select(v => (double)v));
         var p50 = Each(r => r.Latency.P50Ms);
         var p95 = Each(r => r.Latency.P95Ms);
         var p99 = Each(r => r.Latency.P99Ms);
         var max = Each(r => r.Latency.MaxMs);
         return new LevelSummary(level, ordered[0].OfferedPerSecond,
-            Math.Round(E2eReport.Median(ordered.Select(r => r.ProducedPerSecond))), Math.Round(E2eReport.Median(ordered.Select(r => r.InsertedPerSecond))),
+            Math.Round(SampleStatistics.Median(ordered.Select(r => r.ProducedPerSecond))), Math.Round(SampleStatistics.Median(ordered.Select(r => r.InsertedPerSecond))),
             Median(p50), Median(p95), Median(p99), Median(max), p50, p95, p99, max, [.. ordered.Select(r => r.Latency.Count)]);
     }
 }

@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Diagnostics;
 using EventPipeline.Bench.E2e;
 using EventPipeline.DevTools.Generation;
@@ -106,7 +107,7 @@ internal static class MemoryBenchmark
 
             var draining = samples.Where(s => s[2] > 0 && s[2] < size).Select(s => s[1]).ToList();
             return new MemoryRun(repetition, size, partitions, Math.Round(seconds, 2), samples.Max(s => s[1]),
-                E2eReport.Median(draining.Count > 0 ? draining : samples.Select(s => s[1])), stored, distinct, scraped, samples);
+                SampleStatistics.Median(draining.Count > 0 ? draining : samples.Select(s => s[1])), stored, distinct, scraped, samples);
         }
         finally
         {

@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using EventPipeline.Bench.E2e;
@@ -18,7 +19,7 @@ internal sealed record MemoryReport(DateTime StartedUtc, Dictionary<string, obje
 
     public static MemoryReport Create(DateTime startedUtc, MemoryOptions options, int partitions, string clickHouseVersion, List<MemoryRun> runs)
     {
-        double Median(long events, Func<MemoryRun, double> value) => Math.Round(E2eReport.Median(runs.Where(r => r.Events == events).Select(value)), 1);
+        double Median(long events, Func<MemoryRun, double> value) => Math.Round(SampleStatistics.Median(runs.Where(r => r.Events == events).Select(value)), 1);
         var smallPeak = Median(options.Small, r => r.PeakRssMiB);
         var largePeak = Median(options.Large, r => r.PeakRssMiB);
         var smallMedian = Median(options.Small, r => r.MedianRssMiB);

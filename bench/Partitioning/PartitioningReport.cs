@@ -1,3 +1,4 @@
+using EventPipeline.Models;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -26,9 +27,9 @@ internal sealed record StrategySummary(string Workload, string Strategy, int Run
         }
         return new StrategySummary(workload, strategy, mine.Count, Of(r => r.Gini), Of(r => r.HottestOverMean), Of(r => r.BusierWorkerShare),
             Of(r => r.MaxLagPerWorker.Max()), Of(r => r.P99Ms), Of(r => r.ThroughputPerSecond), Of(r => r.DrainSeconds),
-            Math.Round(E2e.E2eReport.Median(mine.Select(r => r.PartitionsPerAppMean)), 3), Math.Round(E2e.E2eReport.Median(mine.Select(r => r.PartitionsPerAppWeighted)), 3),
-            mine.Max(r => r.PartitionsPerAppMax), E2e.E2eReport.Median(mine.Select(r => (double)r.EmptyPartitions)), Math.Round(E2e.E2eReport.Median(mine.Select(r => r.RowsPerInsert))),
-            Math.Round(E2e.E2eReport.Median(mine.Select(r => r.WorkersPerApp)), 3),
+            Math.Round(SampleStatistics.Median(mine.Select(r => r.PartitionsPerAppMean)), 3), Math.Round(SampleStatistics.Median(mine.Select(r => r.PartitionsPerAppWeighted)), 3),
+            mine.Max(r => r.PartitionsPerAppMax), SampleStatistics.Median(mine.Select(r => (double)r.EmptyPartitions)), Math.Round(SampleStatistics.Median(mine.Select(r => r.RowsPerInsert))),
+            Math.Round(SampleStatistics.Median(mine.Select(r => r.WorkersPerApp)), 3),
             VersusPkg(r => r.P99Ms), VersusPkg(r => r.Gini), mine.Count(r => r.PolicyFallback is not null));
     }
 }

@@ -42,8 +42,8 @@ public sealed record SimToRealGate(
         return Judge([.. runs.Where(r => r.StaticSize is not null).GroupBy(r => r.Policy).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
             var simulated = calibration.Simulate(load, new StaticBatchSizePolicy(g.First().StaticSize!.Value));
-            return new Comparison(g.Key, Ms(SimulatorCalibration.Median(g.Select(r => r.P50Seconds))), Ms(simulated.P50Seconds),
-                Ms(SimulatorCalibration.Median(g.Select(r => r.P99Seconds))), Ms(simulated.P99Seconds));
+            return new Comparison(g.Key, Ms(SampleStatistics.Median(g.Select(r => r.P50Seconds))), Ms(simulated.P50Seconds),
+                Ms(SampleStatistics.Median(g.Select(r => r.P99Seconds))), Ms(simulated.P99Seconds));
         })]);
     }
 

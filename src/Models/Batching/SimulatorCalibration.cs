@@ -70,22 +70,17 @@ public sealed record SimulatorCalibration(InsertCostModel Cost, UpstreamModel Up
         $"{(double.IsFinite(Upstream.CapacityRowsPerSecond) ? $", at most {Upstream.CapacityRowsPerSecond:N0} rows/s less {Upstream.InsertOverheadSeconds * 1000:F0} ms per insert" : "")}; fitted on {FittedRuns} runs");
 
     /// <summary>Runs <paramref name="policy"/> over <paramref name="load"/> and on until every row is inserted (at most 5 minutes more).</summary>
-    public SimulatedNumbers Simulate(LoadProfile load, IBatchSizePolicy policy, int seed = 1) =>
-        Simulate(Cost, Upstream, load, _ => policy, seed);
+    public SimulatedNumbers Simulate(LoadProfile load, IBatchSizePolicy policy, int seed = 1) => Simulate(load, _ => policy, seed: seed);
 
     /// <summary>The same for a policy that reads the simulator's clock (the DQN's time-of-day feature).</summary>
     /// <param name="minInsertIntervalSeconds">Batch:MinInsertIntervalMs of the run, in seconds; 0: off.</param>
-    public SimulatedNumbers Simulate(LoadProfile load, Func<BatchingSimulatorClock, IBatchSizePolicy> create, double minInsertIntervalSeconds = 0, int seed = 1) =>
-        Simulate(Cost, Upstream, load, create, seed, minInsertIntervalSeconds);
-
-    private SimulatedNumbers Simulate(InsertCostModel cost, UpstreamModel upstream, LoadProfile load, Func<BatchingSimulatorClock, IBatchSizePolicy> create, int seed,
-        double minInsertIntervalSeconds = 0)
+    public SimulatedNumbers Simulate(LoadProfile load, Func<BatchingSimulatorClock, IBatchSizePolicy> create, double minInsertIntervalSeconds = 0, int seed = 1)
     {
         var clock = new BatchingSimulatorClock();
         var policy = create(clock);
-        var sim = new BatchingSimulator(cost, load, policy, new SimulatorOptions
+        var sim = new BatchingSimulator(Cost, load, policy, new SimulatorOptions
         {
-            MaxConcurrentInserts = MaxConcurrentInserts, MaxLatencySeconds = MaxLatencySeconds, MaxSize = MaxSize, Seed = seed, Upstream = upstream,
+            MaxConcurrentInserts = MaxConcurrentInserts, MaxLatencySeconds = MaxLatencySeconds, MaxSize = MaxSize, Seed = seed, Upstream = Upstream,
             MinInsertIntervalSeconds = minInsertIntervalSeconds,
         });
         clock.Simulator = sim;
@@ -110,22 +105,23 @@ public sealed record SimulatorCalibration(InsertCostModel Cost, UpstreamModel Up
             .Select(i => new InsertMeasurement(i.Rows, i.Bytes, 1, i.InsertSeconds)).ToList();
         // The sink's two concurrent inserts contend: their times already hold it, so the law is fitted at concurrency 1.
         var cost = InsertCostModel.Fit(points, serverVersion);
-        var capacities = runs.Select(r => r.CapacityRowsPerSecond).OfType<double>().Order().ToList();
+        var capacities = runs.Select(r => r.CapacityRowsPerSecond).OfType<double>().ToList();
+        var measuredCapacity = capacities.Count == 0 ? double.PositiveInfinity : SampleStatistics.Median(capacities);
         var load = trace.Load();
         var targets = statics.GroupBy(r => r.StaticSize!.Value)
-            .Select(g => (Size: g.Key, P50: Median(g.Select(r => r.P50Seconds)), P99: Median(g.Select(r => r.P99Seconds)))).ToList();
+            .Select(g => (Size: g.Key, P50: SampleStatistics.Median(g.Select(r => r.P50Seconds)), P99: SampleStatistics.Median(g.Select(r => r.P99Seconds)))).ToList();
         var template = new SimulatorCalibration(cost, UpstreamModel.Instant, trace.MaxLatencySeconds, trace.MaxSize, runs.Count);
         double Error(UpstreamModel upstream) => targets.Sum(t =>
         {
-            var simulated = template.Simulate(cost, upstream, load, _ => new StaticBatchSizePolicy(t.Size), seed: 1);
+            var simulated = (template with { Upstream = upstream }).Simulate(load, new StaticBatchSizePolicy(t.Size));
             return Square(Math.Log(simulated.P50Seconds / t.P50)) + Square(Math.Log(simulated.P99Seconds / t.P99));
         });
         // Coordinate descent over the four upstream parameters, each searched on its grid with the others held: the
         // measured capacity (a mean over busy seconds) is the start, and is refitted, since a shared core lends the
         // worker more or less of itself while the producer runs.
-        double[] capacityGrid = capacities.Count == 0 ? [double.PositiveInfinity]
-            : [.. CapacityFactors.Select(f => Math.Round(f * Median(capacities))), double.PositiveInfinity];
-        var best = new UpstreamModel(0.1, 0.04, capacities.Count == 0 ? double.PositiveInfinity : Median(capacities));
+        double[] capacityGrid = double.IsFinite(measuredCapacity)
+            ? [.. CapacityFactors.Select(f => Math.Round(f * measuredCapacity)), double.PositiveInfinity] : [double.PositiveInfinity];
+        var best = new UpstreamModel(0.1, 0.04, measuredCapacity);
         var bestError = Error(best);
         for (var round = 0; round < 3; round++)
         {
@@ -143,11 +139,4 @@ public sealed record SimulatorCalibration(InsertCostModel Cost, UpstreamModel Up
     }
 
     private static double Square(double x) => x * x;
-
-    public static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length == 0 ? double.NaN
-            : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 }

@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Globalization;
 using EventPipeline.Tests.Infrastructure;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EventPipeline.DevTools.Events;

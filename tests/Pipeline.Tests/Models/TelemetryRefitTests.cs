@@ -1,3 +1,4 @@
+using EventPipeline.DevTools.LocalServers;
 using System.Globalization;
 using System.Text;
 using EventPipeline.Models.Batching;

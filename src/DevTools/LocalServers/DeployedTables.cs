@@ -1,8 +1,9 @@
-using EventPipeline.DevTools.LocalServers;
+namespace EventPipeline.DevTools.LocalServers;
 
-namespace EventPipeline.Tests.Infrastructure;
-
-/// <summary>Tables created from the very DDL files operators run (deploy/clickhouse/*.sql), under a fresh name per test.</summary>
+/// <summary>
+/// Tables created from the very DDL files operators run (deploy/clickhouse/*.sql), under another name: a fresh one per
+/// test, or the one a bench's workers are told to write to.
+/// </summary>
 public static class DeployedTables
 {
     public static string RepositoryRoot()
@@ -10,13 +11,14 @@ public static class DeployedTables
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Pipeline.sln")))
             directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("Pipeline.sln not found above the test output");
+        return directory?.FullName ?? throw new InvalidOperationException($"Pipeline.sln not found above {AppContext.BaseDirectory}");
     }
 
-    /// <summary>Runs deploy/clickhouse/<paramref name="ddlFile"/> with its table renamed to a fresh one; returns the new name.</summary>
-    public static async Task<string> CreateAsync(LocalClickHouseServer server, string ddlFile, string tableInDdl)
+    /// <summary>Runs deploy/clickhouse/<paramref name="ddlFile"/> with its table renamed; returns the new name.</summary>
+    /// <param name="name">The table to create (may be database-qualified); null: a fresh name in the server's default database.</param>
+    public static async Task<string> CreateAsync(LocalClickHouseServer server, string ddlFile, string tableInDdl, string? name = null)
     {
-        var name = $"{tableInDdl}_{Guid.NewGuid():N}";
+        name ??= $"{tableInDdl}_{Guid.NewGuid():N}";
         var ddl = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "clickhouse", ddlFile));
         var renamed = ddl.Replace($"IF NOT EXISTS {tableInDdl}", name, StringComparison.Ordinal);
         if (renamed == ddl)
