@@ -29,6 +29,8 @@ internal static class CodecBenchmark
 
     private const int ModelBatch = 4096;
 
+    private const string CountModelTwoThreads = "count-rans, 2 threads";
+
     public static int Run(string[] args)
     {
         var events = 100_000;
@@ -91,6 +93,9 @@ internal static class CodecBenchmark
                 bitsPerEvent[name] = ((EntropyCodec)counted).BitsPerEvent(data, EntropyTrainer.ProducerClock(data));
                 Console.WriteLine($"{name}: count model bits/event: {string.Join(", ", bitsPerEvent[name].Select(b => $"{b.Key} {b.Value:F1}"))}");
             }
+            // The same envelopes, each batch split over two threads (Codec:Threads=2, produce --threads 2).
+            using (var counted = CodecArtifact.LoadModel(countModel, threads: 2))
+                results.Add(MeasureLearned(CountModelTwoThreads, name, data, rawBytes, repeat, counted));
         }
 
         Console.WriteLine($"{"codec",-28} {"dataset",-9} {"bytes/event",12} {"ratio",7} {"events/s",12} {"ev/CPU-s",12} {"mismatches",11}");
@@ -115,7 +120,7 @@ internal static class CodecBenchmark
             command = $"dotnet run -c Release --project bench -- codec --events {events} --repeat {repeat}",
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, torch_device = TorchRuntime.Device.type.ToString() },
             note = "bytes/event on the wire per message (Kafka's own batch compression comes on top for every codec). events/s = encode+decode, " +
-                   $"one thread for the classical codecs, libtorch's threads for the model, batches of {ModelBatch}, median of runs. " +
+                   $"one thread for the classical codecs and the count model, libtorch's threads for the autoencoder, two for '{CountModelTwoThreads}', batches of {ModelBatch}, median of runs. " +
                    "held-out: the training distribution from another seed (seed 2: other users and devices); record timestamps (format 2 codes the event time against them): the latest event time so far, as a producer's clock; shifted: EventDistribution.Shifted (other apps, months later, other mix).",
             model = new { metadata.ModelId, metadata.Version, metadata.TrainingSource, metadata.TrainingEvents, metadata.Network, metadata.Evaluation.FieldAccuracy },
             dictionary_bytes = dictionary.Length,
@@ -140,10 +145,12 @@ internal static class CodecBenchmark
         var ablation = Bytes("featurizer-only (ablation)");
         var dict = Bytes("zstd3-dict-per-message");
         var counted = Bytes("count-rans (format 2)");
+        double Speed(string codec) => results.Single(r => r.Codec == codec && r.Dataset == dataset).EventsPerSecond;
         return $"{dataset}: count model + rANS {counted:F1} B/event per message (target <= {(dataset == "held-out" ? 45 : 90)}); " +
                $"autoencoder codec {learned:F1} B/event = {learned / dict:F2}x zstd-3+dictionary per message ({dict:F1}); " +
                $"the count model is {(learned - counted) / learned:P1} smaller than the autoencoder codec; " +
-               $"the network saves {ablation - learned:F1} B/event ({(ablation - learned) / ablation:P1}) over the featurizer alone ({ablation:F1})";
+               $"the network saves {ablation - learned:F1} B/event ({(ablation - learned) / ablation:P1}) over the featurizer alone ({ablation:F1}); " +
+               $"count model encode+decode {Speed("count-rans (format 2)"):N0} events/s on one thread, {Speed(CountModelTwoThreads):N0} on two (target >= 300,000 on 2 cores)";
     }
 
     private static Result MeasureLearned(string codecName, string dataset, List<AnalyticsEvent> data, long rawBytes, int repeat, ICodecModel codec)

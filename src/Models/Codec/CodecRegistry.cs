@@ -30,13 +30,14 @@ public sealed class CodecRegistry : IEnvelopeDecoder, IDisposable
     public IReadOnlyCollection<int> ModelIds => _codecs.Keys;
 
     /// <summary>Loads every artifact directory; fails naming the directory that cannot be used.</summary>
-    public static CodecRegistry Load(IEnumerable<string> directories)
+    /// <param name="threads">Threads a format-2 model splits each batch over.</param>
+    public static CodecRegistry Load(IEnumerable<string> directories, int threads = 1)
     {
         var loaded = new List<ICodecModel>();
         try
         {
             foreach (var directory in directories)
-                loaded.Add(CodecArtifact.LoadModel(directory));
+                loaded.Add(CodecArtifact.LoadModel(directory, threads: threads));
             return new CodecRegistry(loaded);
         }
         catch
