@@ -104,6 +104,12 @@ public sealed class EntropyCodec : ICodecModel
     public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs) =>
         _coders[0].BitsPerEvent(events, recordTimestampsMs);
 
+    /// <summary>
+    /// Bytes of user_id and device_id that <paramref name="e"/>'s envelope carries verbatim (0 if it cannot be coded):
+    /// what a reference to an earlier message would replace. For the bench's bound on a cross-message context.
+    /// </summary>
+    internal int VerbatimIdBytes(AnalyticsEvent e, long recordTimestampMs) => _coders[0].VerbatimIdBytes(e, recordTimestampMs);
+
     private int ThreadsFor(int events) => Math.Clamp(events / MinEventsPerThread, 1, _coders.Length);
 
     private void Split(int count, int threads, Action<Coder, int, int> work)
@@ -170,6 +176,14 @@ public sealed class EntropyCodec : ICodecModel
             _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
             _envelope.Bytes(EntropyModel.Segment(side, _ends, 4));
             return _envelope.Written.ToArray();
+        }
+
+        public int VerbatimIdBytes(AnalyticsEvent e, long recordTimestampMs)
+        {
+            _side.Reset();
+            if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
+                return 0;
+            return Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length;
         }
 
         public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs)
