@@ -134,11 +134,10 @@ public static class CodecArtifact
     }
 
     /// <summary>Loads an artifact of either format; fails naming the directory and what is wrong.</summary>
-    /// <param name="threads">Threads a format-2 model splits each batch over; format 1 uses libtorch's threads instead.</param>
-    public static ICodecModel LoadModel(string directory, Device? device = null, int threads = 1)
+    public static ICodecModel LoadModel(string directory, Device? device = null)
     {
         var metadata = ReadMetadata(directory);
-        return metadata.Format == CodecMetadata.EntropyFormat ? LoadEntropy(directory, metadata, threads) : Load(directory, false, device ?? TorchRuntime.Device);
+        return metadata.Format == CodecMetadata.EntropyFormat ? LoadEntropy(directory, metadata) : Load(directory, false, device ?? TorchRuntime.Device);
     }
 
     internal static void SaveEntropy(string directory, CodecMetadata metadata, EntropyTables tables)
@@ -150,7 +149,7 @@ public static class CodecArtifact
 
     private static readonly JsonSerializerOptions CompactJson = new(Json) { WriteIndented = false };
 
-    private static EntropyCodec LoadEntropy(string directory, CodecMetadata metadata, int threads)
+    private static EntropyCodec LoadEntropy(string directory, CodecMetadata metadata)
     {
         var path = Path.Combine(directory, TablesFile);
         if (!File.Exists(path))
@@ -172,7 +171,7 @@ public static class CodecArtifact
         if (hash != metadata.ContentHash || EntropyModel.ModelIdOf(hash) != metadata.ModelId)
             throw new CodecModelException(
                 $"{directory}: model id {metadata.ModelId} / content {metadata.ContentHash} do not match its tables and vocabularies (content {hash}, id {EntropyModel.ModelIdOf(hash)}); retrain it with `pipeline train codec` rather than editing it");
-        return new EntropyCodec(metadata, tables, threads);
+        return new EntropyCodec(metadata, tables);
     }
 
     internal static EventCodec Load(string directory, bool featurizerOnly, Device device)

@@ -30,14 +30,13 @@ public sealed class CodecRegistry : IEnvelopeDecoder, IDisposable
     public IReadOnlyCollection<int> ModelIds => _codecs.Keys;
 
     /// <summary>Loads every artifact directory; fails naming the directory that cannot be used.</summary>
-    /// <param name="threads">Threads a format-2 model splits each batch over.</param>
-    public static CodecRegistry Load(IEnumerable<string> directories, int threads = 1)
+    public static CodecRegistry Load(IEnumerable<string> directories)
     {
         var loaded = new List<ICodecModel>();
         try
         {
             foreach (var directory in directories)
-                loaded.Add(CodecArtifact.LoadModel(directory, threads: threads));
+                loaded.Add(CodecArtifact.LoadModel(directory));
             return new CodecRegistry(loaded);
         }
         catch

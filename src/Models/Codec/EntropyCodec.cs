@@ -24,22 +24,24 @@ public sealed class EntropyCodec : ICodecModel
 {
     public const int Mode = 2;
 
-    /// <summary>The fewest events a thread is given: below that, splitting a batch costs more than it saves.</summary>
-    public const int MinEventsPerThread = 256;
+    private const int FieldCount = EventFeaturizer.FieldCount;
 
+    private readonly EventFeaturizer _featurizer;
     private readonly EntropyModel _model;
-    private readonly Coder[] _coders;
+    private readonly RansEncoder _rans = new();
+    private readonly WireWriter _side = new(4096);
+    private readonly WireWriter _streamed = new(1024);
+    private readonly WireWriter _envelope = new(1024);
+    private readonly List<EntropyModel.Symbol> _symbols = [];
+    private readonly int[] _indices = new int[FieldCount];
+    private readonly int[] _ends = new int[EventFeaturizer.SideSegments];
+    private readonly Crc32 _crc = new();
 
-    /// <param name="threads">Threads one Encode or Decode call splits its batch over (each with its own scratch state).</param>
-    internal EntropyCodec(CodecMetadata metadata, EntropyTables tables, int threads = 1)
+    internal EntropyCodec(CodecMetadata metadata, EntropyTables tables)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
         Metadata = metadata;
-        var featurizers = new EventFeaturizer[threads];
-        for (var t = 0; t < threads; t++)
-            featurizers[t] = new EventFeaturizer(metadata.Vocabularies, dottedDecimals: true);
-        _model = new EntropyModel(tables, featurizers[0].FieldSizes);
-        _coders = Array.ConvertAll(featurizers, f => new Coder(f, _model, metadata.ModelId));
+        _featurizer = new EventFeaturizer(metadata.Vocabularies, dottedDecimals: true);
+        _model = new EntropyModel(tables, _featurizer.FieldSizes);
     }
 
     public CodecMetadata Metadata { get; }
@@ -52,48 +54,38 @@ public sealed class EntropyCodec : ICodecModel
 
     public string ContentHash => Metadata.ContentHash;
 
-    /// <summary>Threads one call splits its batch over.</summary>
-    public int Threads => _coders.Length;
-
     internal EntropyModel Model => _model;
 
     public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes)
     {
-        var threads = ThreadsFor(events.Count);
-        if (threads == 1)
-        {
-            for (var i = 0; i < events.Count; i++)
-                envelopes[i] = _coders[0].Encode(events[i], recordTimestampsMs[i]);
-            return;
-        }
-        // Spans cannot enter the workers' closures: they write into arrays, copied out once all have finished.
-        var timestamps = recordTimestampsMs[..events.Count].ToArray();
-        var output = new byte[]?[events.Count];
-        Split(events.Count, threads, (coder, from, to) =>
-        {
-            for (var i = from; i < to; i++)
-                output[i] = coder.Encode(events[i], timestamps[i]);
-        });
-        output.CopyTo(envelopes);
+        for (var i = 0; i < events.Count; i++)
+            envelopes[i] = EncodeOne(events[i], recordTimestampsMs[i]);
     }
 
-    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
+    private byte[]? EncodeOne(AnalyticsEvent e, long recordTimestampMs)
     {
-        var threads = ThreadsFor(payloads.Count);
-        if (threads == 1)
+        _side.Reset();
+        if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
+            return null;
+        var side = _side.Written;
+        _symbols.Clear();
+        EntropyModel.Symbols(_indices, side, _ends, _symbols);
+        _rans.Reset();
+        foreach (var symbol in _symbols)
         {
-            for (var i = 0; i < payloads.Count; i++)
-                results[i] = _coders[0].Decode(payloads[i], recordTimestampsMs[i]);
-            return;
+            if (symbol.Quantity is { } quantity)
+                _rans.Put(_model.Table(quantity).For(symbol.Parent), symbol.Value);
+            else
+                _rans.PutByte((byte)symbol.Value);
         }
-        var timestamps = recordTimestampsMs[..payloads.Count].ToArray();
-        var output = new EnvelopeDecodeResult[payloads.Count];
-        Split(payloads.Count, threads, (coder, from, to) =>
-        {
-            for (var i = from; i < to; i++)
-                output[i] = coder.Decode(payloads[i], timestamps[i]);
-        });
-        output.CopyTo(results);
+        _envelope.Reset();
+        WriteHeader(_envelope);
+        _rans.Finish(Check(_indices, side, e.EventTimestampMs), _envelope);
+        _envelope.Bytes(side[..EventFeaturizer.EventIdBytes]);
+        _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 1)));
+        _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
+        _envelope.Bytes(EntropyModel.Segment(side, _ends, 4));
+        return _envelope.Written.ToArray();
     }
 
     /// <summary>
@@ -101,210 +93,155 @@ public sealed class EntropyCodec : ICodecModel
     /// table (-log2 of its probability), and the verbatim bytes (event_id, id bodies) in bits. For evaluation and
     /// the bench; the envelope adds its header and the coder's 4-byte state.
     /// </summary>
-    public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs) =>
-        _coders[0].BitsPerEvent(events, recordTimestampsMs);
+    public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs)
+    {
+        var bits = new SortedDictionary<string, double>(StringComparer.Ordinal);
+        var coded = 0;
+        for (var i = 0; i < events.Count; i++)
+        {
+            _side.Reset();
+            if (!_featurizer.TryFeaturize(events[i], _indices, _side, recordTimestampsMs[i], _ends))
+                continue;
+            coded++;
+            _symbols.Clear();
+            EntropyModel.Symbols(_indices, _side.Written, _ends, _symbols);
+            foreach (var symbol in _symbols)
+            {
+                var name = symbol.Quantity?.ToString() ?? "LengthEscape";
+                var table = symbol.Quantity is { } quantity ? _model.Table(quantity).For(symbol.Parent) : FrequencyTable.UniformBytes;
+                bits[name] = bits.GetValueOrDefault(name) + FrequencyTable.ScaleBits - Math.Log2(table.Frequency(symbol.Value));
+            }
+            var verbatim = EventFeaturizer.EventIdBytes + Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length
+                           + EntropyModel.Segment(_side.Written, _ends, 4).Length;
+            bits["Verbatim"] = bits.GetValueOrDefault("Verbatim") + 8.0 * verbatim;
+        }
+        return bits.ToDictionary(b => b.Key, b => Math.Round(b.Value / Math.Max(1, coded), 2));
+    }
 
     /// <summary>
     /// Bytes of user_id and device_id that <paramref name="e"/>'s envelope carries verbatim (0 if it cannot be coded):
     /// what a reference to an earlier message would replace. For the bench's bound on a cross-message context.
     /// </summary>
-    internal int VerbatimIdBytes(AnalyticsEvent e, long recordTimestampMs) => _coders[0].VerbatimIdBytes(e, recordTimestampMs);
-
-    private int ThreadsFor(int events) => Math.Clamp(events / MinEventsPerThread, 1, _coders.Length);
-
-    private void Split(int count, int threads, Action<Coder, int, int> work)
+    internal int VerbatimIdBytes(AnalyticsEvent e, long recordTimestampMs)
     {
-        var chunk = (count + threads - 1) / threads;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            work(_coders[t], t * chunk, Math.Min(count, (t + 1) * chunk)));
+        _side.Reset();
+        if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
+            return 0;
+        return Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length;
+    }
+
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
+    {
+        for (var i = 0; i < payloads.Count; i++)
+        {
+            try
+            {
+                results[i] = new EnvelopeDecodeResult(DecodeOne(payloads[i].Span, recordTimestampsMs[i]), null, null);
+            }
+            catch (CodecFormatException ex)
+            {
+                results[i] = EnvelopeDecodeResult.Failure("codec_corrupt", $"corrupt codec envelope (model {ModelId}): {ex.Message}");
+            }
+        }
+    }
+
+    private AnalyticsEvent DecodeOne(ReadOnlySpan<byte> payload, long recordTimestampMs)
+    {
+        var header = new WireReader(payload);
+        if (header.Byte() != CodecEnvelope.Magic)
+            throw new CodecFormatException("not a codec envelope");
+        var versionAndMode = header.Byte();
+        if (versionAndMode >> 4 != CodecEnvelope.EntropyFormatVersion || (versionAndMode & 0xF) != Mode)
+            throw new CodecFormatException($"envelope format {versionAndMode >> 4} mode {versionAndMode & 0xF}; this model reads format {CodecEnvelope.EntropyFormatVersion} mode {Mode}");
+        header.VarUInt();
+        var rans = new RansDecoder(payload[header.Position..]);
+        foreach (var field in EntropyModel.FieldsInCodingOrder)
+            _indices[(int)field] = rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
+        var platform = _indices[(int)CodecField.Platform];
+        var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
+        var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
+        var timestampLength = Length(ref rans, CodedQuantity.TimestampLength, 0);
+        // A varint is at most 10 bytes; a longer claim would make the decoder expand a few bytes into many symbols.
+        if (timestampLength > 10)
+            throw new CodecFormatException($"timestamp delta of {timestampLength} bytes (at most 10)");
+
+        // The coded bytes, in coding order: user head, device head, timestamp.
+        _streamed.Reset();
+        var userHead = Math.Min(EntropyModel.IdHeadBytes, userLength);
+        var deviceHead = Math.Min(EntropyModel.IdHeadBytes, deviceLength);
+        var userTable = _model.Table(CodedQuantity.UserIdHead);
+        for (var p = 0; p < userHead; p++)
+            _streamed.Byte((byte)rans.Get(userTable.For(p)));
+        var deviceTable = _model.Table(CodedQuantity.DeviceIdHead);
+        for (var p = 0; p < deviceHead; p++)
+            _streamed.Byte((byte)rans.Get(deviceTable.For(EntropyModel.DeviceHeadParent(platform, p))));
+        var timestampTable = _model.Table(CodedQuantity.TimestampByte);
+        for (var p = 0; p < timestampLength; p++)
+            _streamed.Byte((byte)rans.Get(timestampTable.For(EntropyModel.TimestampParent(p))));
+        if (!rans.EndedInStartState)
+            throw new CodecFormatException("the entropy-coded stream does not end where an encoder starts");
+
+        var tail = payload[(header.Position + rans.Position)..];
+        var verbatimIds = EventFeaturizer.EventIdBytes + (userLength - userHead) + (deviceLength - deviceHead);
+        if (tail.Length < verbatimIds)
+            throw new CodecFormatException($"{tail.Length} bytes after the coded stream, the stream announces at least {verbatimIds}");
+        var streamed = _streamed.Written;
+        _side.Reset();
+        _side.Bytes(tail[..EventFeaturizer.EventIdBytes]);
+        var at = EventFeaturizer.EventIdBytes;
+        _side.Bytes(streamed[..userHead]);
+        _side.Bytes(tail.Slice(at, userLength - userHead));
+        at += userLength - userHead;
+        _side.Bytes(streamed.Slice(userHead, deviceHead));
+        _side.Bytes(tail.Slice(at, deviceLength - deviceHead));
+        _side.Bytes(streamed[(userHead + deviceHead)..]);
+        _side.Bytes(tail[verbatimIds..]);
+
+        var side = _side.Written;
+        var reader = new WireReader(side);
+        var e = _featurizer.Rebuild(_indices, ref reader, recordTimestampMs);
+        if (reader.Remaining != 0)
+            throw new CodecFormatException($"{reader.Remaining} side-channel bytes after the event");
+        if (Check(_indices, side, e.EventTimestampMs) != rans.Check)
+            throw new CodecFormatException("check mismatch (the payload or its record timestamp was changed, or this consumer's model decodes differently from the producer's)");
+        return e;
+    }
+
+    private int Length(ref RansDecoder rans, CodedQuantity quantity, int parent)
+    {
+        var length = rans.Get(_model.Table(quantity).For(parent));
+        if (length < EntropyModel.LengthEscape)
+            return length;
+        length = 0;
+        for (var b = 0; b < 4; b++)
+            length |= rans.GetByte() << (8 * b);
+        if ((uint)length > EntropyModel.MaxLength)
+            throw new CodecFormatException($"{quantity} {(uint)length} out of range (limit {EntropyModel.MaxLength})");
+        return length;
+    }
+
+    private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> id) => id.Length > EntropyModel.IdHeadBytes ? id[EntropyModel.IdHeadBytes..] : [];
+
+    private void WriteHeader(WireWriter writer)
+    {
+        writer.Byte(CodecEnvelope.Magic);
+        writer.Byte((byte)((CodecEnvelope.EntropyFormatVersion << 4) | Mode));
+        writer.VarUInt((ulong)ModelId);
+    }
+
+    private uint Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, long eventTimestampMs)
+    {
+        _crc.Reset();
+        _crc.Append(MemoryMarshal.AsBytes(indices));
+        _crc.Append(side);
+        Span<byte> scalars = stackalloc byte[12];
+        BinaryPrimitives.WriteInt64LittleEndian(scalars, eventTimestampMs);
+        BinaryPrimitives.WriteInt32LittleEndian(scalars[8..], ModelId);
+        _crc.Append(scalars);
+        return _crc.GetCurrentHashAsUInt32() & RansEncoder.CheckMask;
     }
 
     public void Dispose()
     {
-    }
-
-    /// <summary>One thread's coder: the featurizer, rANS state and buffers it must not share.</summary>
-    private sealed class Coder(EventFeaturizer featurizer, EntropyModel model, int modelId)
-    {
-        private const int FieldCount = EventFeaturizer.FieldCount;
-
-        private readonly EventFeaturizer _featurizer = featurizer;
-        private readonly EntropyModel _model = model;
-        private readonly int _modelId = modelId;
-        private readonly RansEncoder _rans = new();
-        private readonly WireWriter _side = new(4096);
-        private readonly WireWriter _streamed = new(1024);
-        private readonly WireWriter _envelope = new(1024);
-        private readonly List<EntropyModel.Symbol> _symbols = [];
-        private readonly int[] _indices = new int[FieldCount];
-        private readonly int[] _ends = new int[EventFeaturizer.SideSegments];
-        private readonly Crc32 _crc = new();
-
-        public EnvelopeDecodeResult Decode(ReadOnlyMemory<byte> payload, long recordTimestampMs)
-        {
-            try
-            {
-                return new EnvelopeDecodeResult(DecodeOne(payload.Span, recordTimestampMs), null, null);
-            }
-            catch (CodecFormatException ex)
-            {
-                return EnvelopeDecodeResult.Failure("codec_corrupt", $"corrupt codec envelope (model {_modelId}): {ex.Message}");
-            }
-        }
-
-        public byte[]? Encode(AnalyticsEvent e, long recordTimestampMs)
-        {
-            _side.Reset();
-            if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
-                return null;
-            var side = _side.Written;
-            _symbols.Clear();
-            EntropyModel.Symbols(_indices, side, _ends, _symbols);
-            _rans.Reset();
-            foreach (var symbol in _symbols)
-            {
-                if (symbol.Quantity is { } quantity)
-                    _rans.Put(_model.Table(quantity).For(symbol.Parent), symbol.Value);
-                else
-                    _rans.PutByte((byte)symbol.Value);
-            }
-            _envelope.Reset();
-            WriteHeader(_envelope);
-            _rans.Finish(Check(_indices, side, e.EventTimestampMs), _envelope);
-            _envelope.Bytes(side[..EventFeaturizer.EventIdBytes]);
-            _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 1)));
-            _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
-            _envelope.Bytes(EntropyModel.Segment(side, _ends, 4));
-            return _envelope.Written.ToArray();
-        }
-
-        public int VerbatimIdBytes(AnalyticsEvent e, long recordTimestampMs)
-        {
-            _side.Reset();
-            if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
-                return 0;
-            return Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length;
-        }
-
-        public IReadOnlyDictionary<string, double> BitsPerEvent(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs)
-        {
-            var bits = new SortedDictionary<string, double>(StringComparer.Ordinal);
-            var coded = 0;
-            for (var i = 0; i < events.Count; i++)
-            {
-                _side.Reset();
-                if (!_featurizer.TryFeaturize(events[i], _indices, _side, recordTimestampsMs[i], _ends))
-                    continue;
-                coded++;
-                _symbols.Clear();
-                EntropyModel.Symbols(_indices, _side.Written, _ends, _symbols);
-                foreach (var symbol in _symbols)
-                {
-                    var name = symbol.Quantity?.ToString() ?? "LengthEscape";
-                    var table = symbol.Quantity is { } quantity ? _model.Table(quantity).For(symbol.Parent) : FrequencyTable.UniformBytes;
-                    bits[name] = bits.GetValueOrDefault(name) + FrequencyTable.ScaleBits - Math.Log2(table.Frequency(symbol.Value));
-                }
-                var verbatim = EventFeaturizer.EventIdBytes + Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length
-                               + EntropyModel.Segment(_side.Written, _ends, 4).Length;
-                bits["Verbatim"] = bits.GetValueOrDefault("Verbatim") + 8.0 * verbatim;
-            }
-            return bits.ToDictionary(b => b.Key, b => Math.Round(b.Value / Math.Max(1, coded), 2));
-        }
-
-        private AnalyticsEvent DecodeOne(ReadOnlySpan<byte> payload, long recordTimestampMs)
-        {
-            var header = new WireReader(payload);
-            if (header.Byte() != CodecEnvelope.Magic)
-                throw new CodecFormatException("not a codec envelope");
-            var versionAndMode = header.Byte();
-            if (versionAndMode >> 4 != CodecEnvelope.EntropyFormatVersion || (versionAndMode & 0xF) != Mode)
-                throw new CodecFormatException($"envelope format {versionAndMode >> 4} mode {versionAndMode & 0xF}; this model reads format {CodecEnvelope.EntropyFormatVersion} mode {Mode}");
-            header.VarUInt();
-            var rans = new RansDecoder(payload[header.Position..]);
-            foreach (var field in EntropyModel.FieldsInCodingOrder)
-                _indices[(int)field] = rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
-            var platform = _indices[(int)CodecField.Platform];
-            var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
-            var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
-            var timestampLength = Length(ref rans, CodedQuantity.TimestampLength, 0);
-            // A varint is at most 10 bytes; a longer claim would make the decoder expand a few bytes into many symbols.
-            if (timestampLength > 10)
-                throw new CodecFormatException($"timestamp delta of {timestampLength} bytes (at most 10)");
-
-            // The coded bytes, in coding order: user head, device head, timestamp.
-            _streamed.Reset();
-            var userHead = Math.Min(EntropyModel.IdHeadBytes, userLength);
-            var deviceHead = Math.Min(EntropyModel.IdHeadBytes, deviceLength);
-            var userTable = _model.Table(CodedQuantity.UserIdHead);
-            for (var p = 0; p < userHead; p++)
-                _streamed.Byte((byte)rans.Get(userTable.For(p)));
-            var deviceTable = _model.Table(CodedQuantity.DeviceIdHead);
-            for (var p = 0; p < deviceHead; p++)
-                _streamed.Byte((byte)rans.Get(deviceTable.For(EntropyModel.DeviceHeadParent(platform, p))));
-            var timestampTable = _model.Table(CodedQuantity.TimestampByte);
-            for (var p = 0; p < timestampLength; p++)
-                _streamed.Byte((byte)rans.Get(timestampTable.For(EntropyModel.TimestampParent(p))));
-            if (!rans.EndedInStartState)
-                throw new CodecFormatException("the entropy-coded stream does not end where an encoder starts");
-
-            var tail = payload[(header.Position + rans.Position)..];
-            var verbatimIds = EventFeaturizer.EventIdBytes + (userLength - userHead) + (deviceLength - deviceHead);
-            if (tail.Length < verbatimIds)
-                throw new CodecFormatException($"{tail.Length} bytes after the coded stream, the stream announces at least {verbatimIds}");
-            var streamed = _streamed.Written;
-            _side.Reset();
-            _side.Bytes(tail[..EventFeaturizer.EventIdBytes]);
-            var at = EventFeaturizer.EventIdBytes;
-            _side.Bytes(streamed[..userHead]);
-            _side.Bytes(tail.Slice(at, userLength - userHead));
-            at += userLength - userHead;
-            _side.Bytes(streamed.Slice(userHead, deviceHead));
-            _side.Bytes(tail.Slice(at, deviceLength - deviceHead));
-            _side.Bytes(streamed[(userHead + deviceHead)..]);
-            _side.Bytes(tail[verbatimIds..]);
-
-            var side = _side.Written;
-            var reader = new WireReader(side);
-            var e = _featurizer.Rebuild(_indices, ref reader, recordTimestampMs);
-            if (reader.Remaining != 0)
-                throw new CodecFormatException($"{reader.Remaining} side-channel bytes after the event");
-            if (Check(_indices, side, e.EventTimestampMs) != rans.Check)
-                throw new CodecFormatException("check mismatch (the payload or its record timestamp was changed, or this consumer's model decodes differently from the producer's)");
-            return e;
-        }
-
-        private int Length(ref RansDecoder rans, CodedQuantity quantity, int parent)
-        {
-            var length = rans.Get(_model.Table(quantity).For(parent));
-            if (length < EntropyModel.LengthEscape)
-                return length;
-            length = 0;
-            for (var b = 0; b < 4; b++)
-                length |= rans.GetByte() << (8 * b);
-            if ((uint)length > EntropyModel.MaxLength)
-                throw new CodecFormatException($"{quantity} {(uint)length} out of range (limit {EntropyModel.MaxLength})");
-            return length;
-        }
-
-        private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> id) => id.Length > EntropyModel.IdHeadBytes ? id[EntropyModel.IdHeadBytes..] : [];
-
-        private void WriteHeader(WireWriter writer)
-        {
-            writer.Byte(CodecEnvelope.Magic);
-            writer.Byte((byte)((CodecEnvelope.EntropyFormatVersion << 4) | Mode));
-            writer.VarUInt((ulong)_modelId);
-        }
-
-        private uint Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, long eventTimestampMs)
-        {
-            _crc.Reset();
-            _crc.Append(MemoryMarshal.AsBytes(indices));
-            _crc.Append(side);
-            Span<byte> scalars = stackalloc byte[12];
-            BinaryPrimitives.WriteInt64LittleEndian(scalars, eventTimestampMs);
-            BinaryPrimitives.WriteInt32LittleEndian(scalars[8..], _modelId);
-            _crc.Append(scalars);
-            return _crc.GetCurrentHashAsUInt32() & RansEncoder.CheckMask;
-        }
     }
 }

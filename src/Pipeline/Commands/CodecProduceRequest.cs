@@ -9,10 +9,9 @@ namespace EventPipeline.Host.Commands;
 /// (security.*, sasl.*, ssl.*) also to the two producers.</param>
 /// <param name="Partitioning">How envelopes are placed on the target topic's partitions (key = app_id); null: librdkafka's hash.</param>
 /// <param name="PartitionerModelPath">ppo: the policy's artifact directory (empty: the shipped one).</param>
-/// <param name="Threads">Threads a format-2 model splits each batch over (0: one per core).</param>
 internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
     int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null,
-    PartitionerOptions? Partitioning = null, string PartitionerModelPath = "", int Threads = 0)
+    PartitionerOptions? Partitioning = null, string PartitionerModelPath = "")
 {
     public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
 

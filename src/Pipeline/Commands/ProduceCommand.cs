@@ -29,16 +29,11 @@ internal static class ProduceCommand
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Events encoded in one forward pass, at most.", DefaultValueFactory = _ => 4096 };
         var maxBatchDelay = new Option<int>("--max-batch-delay-ms") { Description = "How long the first event of a batch waits for more.", DefaultValueFactory = _ => 5 };
-        var threads = new Option<int>("--threads")
-        {
-            Description = "Threads a count model (format 2) splits each batch over; 0 = one per core, the default, as encoding is most of a producer pod's work.",
-            DefaultValueFactory = _ => 0,
-        };
         var partitioner = PartitionerOption.Create();
         var featurizerOnly = new Option<bool>("--featurizer-only") { Description = "Write mode-0 envelopes (featurizer, no network): a few bytes more per event, far less CPU. Any worker holding the model decodes them." };
         var command = new Command("produce", "Encode JSON events with a learned codec model and produce them to a topic (acks=all, idempotent, keyed by app_id).")
         {
-            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, threads, featurizerOnly, partitioner,
+            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly, partitioner,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -115,7 +110,7 @@ internal static class ProduceCommand
             parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
             parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
             parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
-            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath, parse.GetValue<int>("--threads")),
+            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath),
             parse.GetValue<bool>("--stdin"));
     }
 
@@ -131,8 +126,6 @@ internal static class ProduceCommand
             return "--model is required";
         if (string.IsNullOrWhiteSpace(request.BootstrapServers))
             return "--bootstrap-servers (or Kafka:BootstrapServers) is required";
-        if (request.Threads is < 0 or > 64)
-            return $"--threads must be 0..64 (0 = one per core), not {request.Threads}";
         try
         {
             ProducePipeline.EncodeOptions(request).Validate();

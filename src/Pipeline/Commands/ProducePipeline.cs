@@ -50,7 +50,7 @@ internal static class ProducePipeline
                 Console.Error.WriteLine($"produce to {request.Topic} failed: {error.Reason}; stopping");
             stop.Cancel();
         });
-        ICodecModel codec = request.FeaturizerOnly ? EventCodec.Load(request.ModelDirectory, featurizerOnly: true) : CodecArtifact.LoadModel(request.ModelDirectory, threads: request.Threads == 0 ? Environment.ProcessorCount : request.Threads);
+        ICodecModel codec = request.FeaturizerOnly ? EventCodec.Load(request.ModelDirectory, featurizerOnly: true) : CodecArtifact.LoadModel(request.ModelDirectory);
         var encode = new CodecEncodeStage(EncodeOptions(request), codec, metrics);
         encode.Start(output.Block);
         // Freed once the encode loop has ended, never under it: after a drain timeout it may still be encoding.

@@ -17,12 +17,6 @@ public sealed class CodecSettings
     /// <summary>libtorch threads for the codec's forward passes (0 = libtorch's default, one per core).</summary>
     public int TorchThreads { get; set; } = 1;
 
-    /// <summary>
-    /// Threads a format-2 (count model) codec splits each batch over (0 = one per core); batches under
-    /// 512 envelopes stay on one thread. Format 1 uses TorchThreads instead.
-    /// </summary>
-    public int Threads { get; set; } = 1;
-
     public IReadOnlyList<string> ModelDirectories =>
         Models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

@@ -20,7 +20,7 @@ public sealed partial class PipelineSettings
             Models.TorchRuntime.LimitThreads(Codec.TorchThreads);
         try
         {
-            return CodecRegistry.Load(Codec.ModelDirectories, Codec.Threads == 0 ? Environment.ProcessorCount : Codec.Threads);
+            return CodecRegistry.Load(Codec.ModelDirectories);
         }
         catch (CodecModelException ex)
         {

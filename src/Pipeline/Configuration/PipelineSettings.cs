@@ -148,7 +148,6 @@ public sealed partial class PipelineSettings
         InRange(Decode.MaxMessageBytes, 64, 64 * 1024 * 1024, "Decode:MaxMessageBytes");
         _ = Decode.ParseProtobufSchemaIds();
         InRange(Codec.TorchThreads, 0, 256, "Codec:TorchThreads");
-        InRange(Codec.Threads, 0, 64, "Codec:Threads");
         InRange(Codec.MaxBatchSize, 1, MicroBatchOptions.MaxBatchSizeLimit, "Codec:MaxBatchSize");
         InRange(Codec.MaxBatchDelayMs, 0, (int)MicroBatchOptions.MaxBatchDelayLimit.TotalMilliseconds, "Codec:MaxBatchDelayMs");
         ValidateCodecModels();

@@ -79,33 +79,6 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         AssertSame(adversarial, envelopes, results);
     }
 
-    [Theory]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void A_batch_split_over_threads_gives_the_same_envelopes_and_events_as_one_thread(int threads)
-    {
-        using var single = Load();
-        using var split = CodecArtifact.LoadModel(counted.Directory, threads: threads);
-        var generator = new EventGenerator(new EventGeneratorOptions { Seed = 31 });
-        // Sizes around the split threshold, an uneven split and a lone surrogate (left uncoded) in a split batch.
-        foreach (var count in new[] { 1, EntropyCodec.MinEventsPerThread * 2 - 1, EntropyCodec.MinEventsPerThread * threads, 3_001 })
-        {
-            var events = Enumerable.Range(0, count).Select(_ => generator.NextEvent()).ToList();
-            events[count / 2] = CodecTestEvents.Event(e => e.DeviceId = "d\udc00");
-            var timestamps = EntropyTrainer.ProducerClock(events);
-            var (expected, _) = RoundTrip(single, events, timestamps);
-            var (envelopes, results) = RoundTrip(split, events, timestamps);
-            Assert.Null(envelopes[count / 2]);
-            Assert.Equal("codec_corrupt", results[count / 2].ErrorKind);
-            for (var i = 0; i < count; i++)
-            {
-                Assert.Equal(expected[i], envelopes[i]);
-                if (i != count / 2)
-                    Assert.Null(EventEquality.Difference(events[i], results[i].Event!));
-            }
-        }
-    }
-
     [Fact]
     public void A_lone_surrogate_is_left_uncoded()
     {
