@@ -68,6 +68,7 @@ internal static class CodecBenchmark
         var results = new List<Result>();
         var bitsPerEvent = new Dictionary<string, IReadOnlyDictionary<string, double>>();
         var contextBound = new List<ContextBound.Row>();
+        var keyBound = new List<ContextBound.KeyRow>();
         foreach (var (name, data) in datasets)
         {
             var json = data.Select(e => EventJsonWriter.Write(e)).ToList();
@@ -97,6 +98,7 @@ internal static class CodecBenchmark
             {
                 var envelope = results.Single(r => r.Codec == "count-rans (format 2)" && r.Dataset == name).BytesPerEvent;
                 contextBound.AddRange(ContextBound.Measure(name, data, EntropyTrainer.ProducerClock(data), counted, envelope, 64, [0, 100, 1000]));
+                keyBound.Add(ContextBound.AppIdFromKey(name, data, counted.Metadata.Vocabularies.AppIds, bitsPerEvent[name]["AppId"]));
             }
         }
 
@@ -119,6 +121,11 @@ internal static class CodecBenchmark
             verdicts.Add($"{row.Dataset}: a per-partition context ({row.Partitions} partitions) reaching back to messages at least {row.AckLagEvents} events old " +
                          $"would replace the ids of {row.HitShare:P1} of events by a {ContextBound.ReferenceBytes}-byte reference: at most {row.BytesPerEvent:F1} B/event per message (a bound, not a codec)");
         }
+        foreach (var row in keyBound)
+        {
+            verdicts.Add($"{row.Dataset}: app_id from the record key would save {row.AppIdBitsPerEvent / 8:F1} B/event of AppId symbol and {row.VerbatimAppIdBytesPerEvent:F1} B/event " +
+                         $"of verbatim app names ({row.UnknownAppShare:P1} of events are of apps the model never saw)");
+        }
         foreach (var verdict in verdicts)
             Console.WriteLine(verdict);
         Directory.CreateDirectory(output);
@@ -127,13 +134,14 @@ internal static class CodecBenchmark
             command = $"dotnet run -c Release --project bench -- codec --events {events} --repeat {repeat}",
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, torch_device = TorchRuntime.Device.type.ToString() },
             note = "bytes/event on the wire per message (Kafka's own batch compression comes on top for every codec). events/s = encode+decode, " +
-                   $"one thread for the classical codecs and the count model, libtorch's threads for the autoencoder, batches of {ModelBatch}, median of runs; the learned codecs after an untimed warm-up run, timing their Encode and Decode calls only (each batch is compared to its events while the clock and the CPU count are paused), with encode_ and decode_events_per_second for each alone. " +
+                   $"one thread for the classical codecs and the count model, libtorch's threads for the autoencoder, batches of {ModelBatch}, median of runs; the learned codecs after an untimed warm-up run, timing their Encode and Decode calls only (each batch is compared to its events while the clock and the CPU count are paused), with encode_ and decode_events_per_second for each alone; the classical codecs' timing includes their byte comparison (a memcmp per event). " +
                    "held-out: the training distribution from another seed (seed 2: other users and devices); record timestamps (format 2 codes the event time against them): the latest event time so far, as a producer's clock; shifted: EventDistribution.Shifted (other apps, months later, other mix).",
             model = new { metadata.ModelId, metadata.Version, metadata.TrainingSource, metadata.TrainingEvents, metadata.Network, metadata.Evaluation.FieldAccuracy },
             dictionary_bytes = dictionary.Length,
             verdicts,
             count_model = new { model_id = CodecArtifact.ReadMetadata(countModel).ModelId, bits_per_event = bitsPerEvent },
             context_bound = contextBound,
+            app_id_from_key_bound = keyBound,
             results,
         };
         var jsonPath = Path.Combine(output, "codec-latest.json");
