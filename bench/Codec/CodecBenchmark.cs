@@ -30,6 +30,8 @@ internal static class CodecBenchmark
 
     private const int ModelBatch = 4096;
 
+    private const string KeyedCodec = "count-rans, app_id from key";
+
     public static int Run(string[] args)
     {
         var events = 100_000;
@@ -94,6 +96,11 @@ internal static class CodecBenchmark
                 bitsPerEvent[name] = ((EntropyCodec)counted).BitsPerEvent(data, EntropyTrainer.ProducerClock(data));
                 Console.WriteLine($"{name}: count model bits/event: {string.Join(", ", bitsPerEvent[name].Select(b => $"{b.Key} {b.Value:F1}"))}");
             }
+            using (var keyed = (EntropyCodec)CodecArtifact.LoadModel(countModel))
+            {
+                keyed.AppIdFromKey = true;
+                results.Add(MeasureLearned(KeyedCodec, name, data, rawBytes, repeat, keyed));
+            }
             using (var counted = (EntropyCodec)CodecArtifact.LoadModel(countModel))
             {
                 var envelope = results.Single(r => r.Codec == "count-rans (format 2)" && r.Dataset == name).BytesPerEvent;
@@ -133,7 +140,8 @@ internal static class CodecBenchmark
         {
             command = $"dotnet run -c Release --project bench -- codec --events {events} --repeat {repeat}",
             machine = new { cores = Environment.ProcessorCount, os = System.Runtime.InteropServices.RuntimeInformation.OSDescription, torch_device = TorchRuntime.Device.type.ToString() },
-            note = "bytes/event on the wire per message (Kafka's own batch compression comes on top for every codec). events/s = encode+decode, " +
+            note = "bytes/event on the wire per message, record values only (Kafka's own batch compression comes on top for every codec; the record key, app_id as `pipeline produce` keys, is sent in every case and not counted). " +
+                   $"'{KeyedCodec}': mode-3 envelopes, app_id taken from that key. events/s = encode+decode, " +
                    $"one thread for the classical codecs and the count model, libtorch's threads for the autoencoder, batches of {ModelBatch}, median of runs; the learned codecs after an untimed warm-up run, timing their Encode and Decode calls only (each batch is compared to its events while the clock and the CPU count are paused), with encode_ and decode_events_per_second for each alone; the classical codecs' timing includes their byte comparison (a memcmp per event). " +
                    "held-out: the training distribution from another seed (seed 2: other users and devices); record timestamps (format 2 codes the event time against them): the latest event time so far, as a producer's clock; shifted: EventDistribution.Shifted (other apps, months later, other mix).",
             model = new { metadata.ModelId, metadata.Version, metadata.TrainingSource, metadata.TrainingEvents, metadata.Network, metadata.Evaluation.FieldAccuracy },
@@ -161,9 +169,10 @@ internal static class CodecBenchmark
         var ablation = Bytes("featurizer-only (ablation)");
         var dict = Bytes("zstd3-dict-per-message");
         var counted = Bytes("count-rans (format 2)");
+        var keyed = Bytes(KeyedCodec);
         double Speed(string codec) => results.Single(r => r.Codec == codec && r.Dataset == dataset).EventsPerSecond;
         double? Part(string codec, Func<Result, double?> speed) => speed(results.Single(r => r.Codec == codec && r.Dataset == dataset));
-        return $"{dataset}: count model + rANS {counted:F1} B/event per message (target <= {(dataset == "held-out" ? 45 : 90)}); " +
+        return $"{dataset}: count model + rANS {counted:F1} B/event per message, {keyed:F1} with app_id from the record key (target <= {(dataset == "held-out" ? 45 : 90)}); " +
                $"autoencoder codec {learned:F1} B/event = {learned / dict:F2}x zstd-3+dictionary per message ({dict:F1}); " +
                $"the count model is {(learned - counted) / learned:P1} smaller than the autoencoder codec; " +
                $"the network saves {ablation - learned:F1} B/event ({(ablation - learned) / ablation:P1}) over the featurizer alone ({ablation:F1}); " +
@@ -186,6 +195,9 @@ internal static class CodecBenchmark
         long corrections = 0;
         var mismatches = 0;
         var batches = data.Chunk(ModelBatch).ToList();
+        // Every codec is given the record keys a producer keyed by app_id sends; only mode 3 reads them.
+        var keys = batches.Select(b => b.Select(e => (byte[]?)System.Text.Encoding.UTF8.GetBytes(e.AppId)).ToArray()).ToList();
+        var batchIndex = 0;
         var envelopes = new byte[]?[ModelBatch];
         var results = new EnvelopeDecodeResult[ModelBatch];
         var payloads = new ReadOnlyMemory<byte>[ModelBatch];
@@ -202,8 +214,10 @@ internal static class CodecBenchmark
             var decoding = TimeSpan.Zero;
             var cpu = TimeSpan.Zero;
             var at = 0;
+            batchIndex = 0;
             foreach (var batch in batches)
             {
+                var batchKeys = keys[batchIndex++];
                 var timestamps = recordTimestamps.AsSpan(at, batch.Length);
                 at += batch.Length;
                 process.Refresh();
@@ -219,7 +233,7 @@ internal static class CodecBenchmark
                     encodedBytes += payloads[i].Length;
                 }
                 started = clock.Elapsed;
-                codec.Decode(new ArraySegment<ReadOnlyMemory<byte>>(payloads, 0, batch.Length), timestamps, results.AsSpan(0, batch.Length));
+                codec.Decode(new ArraySegment<ReadOnlyMemory<byte>>(payloads, 0, batch.Length), timestamps, batchKeys, results.AsSpan(0, batch.Length));
                 decoding += clock.Elapsed - started;
                 clock.Stop();
                 process.Refresh();

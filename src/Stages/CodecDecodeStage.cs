@@ -38,6 +38,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage[]>
     private readonly List<ReadOnlyMemory<byte>> _envelopes = [];
     private readonly List<int> _positions = [];
     private readonly List<long> _recordTimestamps = [];
+    private readonly List<byte[]?> _recordKeys = [];
     private EnvelopeDecodeResult[] _results = new EnvelopeDecodeResult[256];
     private readonly Prometheus.Counter.Child _decoded;
     private readonly Prometheus.Counter.Child _rejected;
@@ -64,6 +65,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage[]>
                 _positions.Add(i);
                 _envelopes.Add(message.Value);
                 _recordTimestamps.Add(message.TimestampMs);
+                _recordKeys.Add(message.Key);
             }
         }
         _passedThrough.Inc(batch.Count - _positions.Count);
@@ -73,7 +75,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage[]>
         if (_results.Length < _positions.Count)
             Array.Resize(ref _results, Math.Max(_positions.Count, _results.Length * 2));
         var results = _results.AsSpan(0, _positions.Count);
-        _decoder.Decode(_envelopes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_recordTimestamps), results);
+        _decoder.Decode(_envelopes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_recordTimestamps), _recordKeys, results);
         for (var j = 0; j < results.Length; j++)
         {
             var message = batch[_positions[j]];
@@ -93,6 +95,7 @@ public sealed class CodecDecodeStage : MicroBatchStage<PipelineMessage[]>
         _envelopes.Clear();
         _positions.Clear();
         _recordTimestamps.Clear();
+        _recordKeys.Clear();
         return [[.. batch]];
     }
 }

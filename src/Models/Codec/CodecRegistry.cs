@@ -51,7 +51,11 @@ public sealed class CodecRegistry : IEnvelopeDecoder, IDisposable
     public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, Span<EnvelopeDecodeResult> results) =>
         Decode(payloads, new long[payloads.Count], results);
 
-    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
+        Decode(payloads, recordTimestampsMs, null, results);
+
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, IReadOnlyList<byte[]?>? recordKeys,
+        Span<EnvelopeDecodeResult> results)
     {
         // Usually every envelope comes from one model: then the batch goes through as it is.
         var groups = new Dictionary<int, List<int>>();
@@ -86,14 +90,14 @@ public sealed class CodecRegistry : IEnvelopeDecoder, IDisposable
         {
             if (members.Count == payloads.Count)
             {
-                _codecs[modelId].Decode(payloads, recordTimestampsMs, results);
+                _codecs[modelId].Decode(payloads, recordTimestampsMs, recordKeys, results);
                 return;
             }
             var groupResults = new EnvelopeDecodeResult[members.Count];
             var groupTimestamps = new long[members.Count];
             for (var j = 0; j < members.Count; j++)
                 groupTimestamps[j] = recordTimestampsMs[members[j]];
-            _codecs[modelId].Decode([.. members.Select(i => payloads[i])], groupTimestamps, groupResults);
+            _codecs[modelId].Decode([.. members.Select(i => payloads[i])], groupTimestamps, recordKeys is null ? null : [.. members.Select(i => recordKeys[i])], groupResults);
             for (var j = 0; j < members.Count; j++)
                 results[members[j]] = groupResults[j];
         }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using System.Text;
 using EventPipeline.Stages.Codec;
 using EventPipeline.Stages.Events;
 
@@ -13,8 +14,10 @@ namespace EventPipeline.Models.Codec;
 /// timestamp, which every consumer has.
 /// </summary>
 /// <remarks>
-/// Envelope: 0xEC | 2&lt;&lt;4 | mode 2 | varint model id | rANS stream | event_id (16) | user_id body | device_id body |
-/// rest of the side channel (escaped strings, property numbers; it ends with the payload).
+/// Envelope: 0xEC | 2&lt;&lt;4 | mode | varint model id | rANS stream | event_id (16) | user_id body | device_id body |
+/// rest of the side channel (escaped strings, property numbers; it ends with the payload). Mode 2 is self-contained;
+/// mode 3 (<see cref="AppIdFromKey"/>) leaves app_id out, as the record key carries it (`produce` keys by app_id), and
+/// its check covers the key, so an envelope produced again under another key is rejected, never decoded as another app.
 /// The rANS coder starts from <c>2^23 + check</c>, check = the low 23 bits of CRC-32 over the decoded indices, side
 /// channel, absolute event time and model id; a decoder that does not end in exactly that state (damaged payload, a
 /// record timestamp the broker rewrote, a model that decodes differently) rejects the envelope as codec_corrupt.
@@ -23,6 +26,9 @@ namespace EventPipeline.Models.Codec;
 public sealed class EntropyCodec : ICodecModel
 {
     public const int Mode = 2;
+
+    /// <summary>The mode whose envelopes take app_id from the record key.</summary>
+    public const int KeyedMode = 3;
 
     private const int FieldCount = EventFeaturizer.FieldCount;
 
@@ -36,6 +42,8 @@ public sealed class EntropyCodec : ICodecModel
     private readonly int[] _indices = new int[FieldCount];
     private readonly int[] _ends = new int[EventFeaturizer.SideSegments];
     private readonly Crc32 _crc = new();
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     internal EntropyCodec(CodecMetadata metadata, EntropyTables tables)
     {
@@ -56,6 +64,12 @@ public sealed class EntropyCodec : ICodecModel
 
     internal EntropyModel Model => _model;
 
+    /// <summary>
+    /// Encode writes mode-3 envelopes, without app_id: each must be produced with its event's app_id (UTF-8) as the record
+    /// key. Decoding reads both modes whatever this says.
+    /// </summary>
+    public bool AppIdFromKey { get; set; }
+
     public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes)
     {
         for (var i = 0; i < events.Count; i++)
@@ -65,7 +79,8 @@ public sealed class EntropyCodec : ICodecModel
     private byte[]? EncodeOne(AnalyticsEvent e, long recordTimestampMs)
     {
         _side.Reset();
-        if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends))
+        var keyed = AppIdFromKey;
+        if (!_featurizer.TryFeaturize(e, _indices, _side, recordTimestampMs, _ends, appIdFromKey: keyed))
             return null;
         var side = _side.Written;
         _symbols.Clear();
@@ -73,14 +88,16 @@ public sealed class EntropyCodec : ICodecModel
         _rans.Reset();
         foreach (var symbol in _symbols)
         {
+            if (keyed && symbol.Quantity == CodedQuantity.AppId)
+                continue; // the decoder knows it from the key
             if (symbol.Quantity is { } quantity)
                 _rans.Put(_model.Table(quantity).For(symbol.Parent), symbol.Value);
             else
                 _rans.PutByte((byte)symbol.Value);
         }
         _envelope.Reset();
-        WriteHeader(_envelope);
-        _rans.Finish(Check(_indices, side, e.EventTimestampMs), _envelope);
+        WriteHeader(_envelope, keyed ? KeyedMode : Mode);
+        _rans.Finish(Check(_indices, side, e.EventTimestampMs, keyed ? Encoding.UTF8.GetBytes(e.AppId) : null), _envelope);
         _envelope.Bytes(side[..EventFeaturizer.EventIdBytes]);
         _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 1)));
         _envelope.Bytes(Body(EntropyModel.Segment(side, _ends, 2)));
@@ -130,13 +147,14 @@ public sealed class EntropyCodec : ICodecModel
         return Body(EntropyModel.Segment(_side.Written, _ends, 1)).Length + Body(EntropyModel.Segment(_side.Written, _ends, 2)).Length;
     }
 
-    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results)
+    public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, IReadOnlyList<byte[]?>? recordKeys,
+        Span<EnvelopeDecodeResult> results)
     {
         for (var i = 0; i < payloads.Count; i++)
         {
             try
             {
-                results[i] = new EnvelopeDecodeResult(DecodeOne(payloads[i].Span, recordTimestampsMs[i]), null, null);
+                results[i] = new EnvelopeDecodeResult(DecodeOne(payloads[i].Span, recordTimestampsMs[i], recordKeys is null, recordKeys?[i]), null, null);
             }
             catch (CodecFormatException ex)
             {
@@ -145,18 +163,39 @@ public sealed class EntropyCodec : ICodecModel
         }
     }
 
-    private AnalyticsEvent DecodeOne(ReadOnlySpan<byte> payload, long recordTimestampMs)
+    private AnalyticsEvent DecodeOne(ReadOnlySpan<byte> payload, long recordTimestampMs, bool keysUnknown, byte[]? key)
     {
         var header = new WireReader(payload);
         if (header.Byte() != CodecEnvelope.Magic)
             throw new CodecFormatException("not a codec envelope");
         var versionAndMode = header.Byte();
-        if (versionAndMode >> 4 != CodecEnvelope.EntropyFormatVersion || (versionAndMode & 0xF) != Mode)
-            throw new CodecFormatException($"envelope format {versionAndMode >> 4} mode {versionAndMode & 0xF}; this model reads format {CodecEnvelope.EntropyFormatVersion} mode {Mode}");
+        var mode = versionAndMode & 0xF;
+        if (versionAndMode >> 4 != CodecEnvelope.EntropyFormatVersion || mode is not (Mode or KeyedMode))
+            throw new CodecFormatException($"envelope format {versionAndMode >> 4} mode {mode}; this model reads format {CodecEnvelope.EntropyFormatVersion} modes {Mode} and {KeyedMode}");
+        string? appId = null;
+        if (mode == KeyedMode)
+        {
+            if (keysUnknown)
+                throw new CodecFormatException("a mode-3 envelope takes app_id from its Kafka record key, which is not known here");
+            if (key is null)
+                throw new CodecFormatException("a mode-3 envelope takes app_id from its Kafka record key, and the record has none");
+            try
+            {
+                appId = StrictUtf8.GetString(key);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new CodecFormatException("the record key of a mode-3 envelope is not UTF-8, so it is not an app_id");
+            }
+        }
         header.VarUInt();
         var rans = new RansDecoder(payload[header.Position..]);
         foreach (var field in EntropyModel.FieldsInCodingOrder)
-            _indices[(int)field] = rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
+        {
+            _indices[(int)field] = appId is not null && field == CodecField.AppId
+                ? _featurizer.AppIdIndex(key)
+                : rans.Get(_model.Table(EntropyModel.QuantityOf(field)).For(EntropyModel.FieldParent(field, _indices)));
+        }
         var platform = _indices[(int)CodecField.Platform];
         var userLength = Length(ref rans, CodedQuantity.UserIdLength, 0);
         var deviceLength = Length(ref rans, CodedQuantity.DeviceIdLength, platform);
@@ -199,10 +238,10 @@ public sealed class EntropyCodec : ICodecModel
 
         var side = _side.Written;
         var reader = new WireReader(side);
-        var e = _featurizer.Rebuild(_indices, ref reader, recordTimestampMs);
+        var e = _featurizer.Rebuild(_indices, ref reader, recordTimestampMs, appId);
         if (reader.Remaining != 0)
             throw new CodecFormatException($"{reader.Remaining} side-channel bytes after the event");
-        if (Check(_indices, side, e.EventTimestampMs) != rans.Check)
+        if (Check(_indices, side, e.EventTimestampMs, appId is null ? null : key) != rans.Check)
             throw new CodecFormatException("check mismatch (the payload or its record timestamp was changed, or this consumer's model decodes differently from the producer's)");
         return e;
     }
@@ -222,18 +261,21 @@ public sealed class EntropyCodec : ICodecModel
 
     private static ReadOnlySpan<byte> Body(ReadOnlySpan<byte> id) => id.Length > EntropyModel.IdHeadBytes ? id[EntropyModel.IdHeadBytes..] : [];
 
-    private void WriteHeader(WireWriter writer)
+    private void WriteHeader(WireWriter writer, int mode)
     {
         writer.Byte(CodecEnvelope.Magic);
-        writer.Byte((byte)((CodecEnvelope.EntropyFormatVersion << 4) | Mode));
+        writer.Byte((byte)((CodecEnvelope.EntropyFormatVersion << 4) | mode));
         writer.VarUInt((ulong)ModelId);
     }
 
-    private uint Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, long eventTimestampMs)
+    /// <param name="key">Mode 3: the record key, which decides app_id.</param>
+    private uint Check(ReadOnlySpan<int> indices, ReadOnlySpan<byte> side, long eventTimestampMs, byte[]? key)
     {
         _crc.Reset();
         _crc.Append(MemoryMarshal.AsBytes(indices));
         _crc.Append(side);
+        if (key is not null)
+            _crc.Append(key);
         Span<byte> scalars = stackalloc byte[12];
         BinaryPrimitives.WriteInt64LittleEndian(scalars, eventTimestampMs);
         BinaryPrimitives.WriteInt32LittleEndian(scalars[8..], ModelId);

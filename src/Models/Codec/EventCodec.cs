@@ -78,8 +78,9 @@ public sealed class EventCodec : ICodecModel
     void IEnvelopeEncoder.Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes) =>
         Encode(events, envelopes);
 
-    void IEnvelopeDecoder.Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
-        Decode(payloads, results);
+    // Format 1 carries its own event time and app_id: it needs neither the record timestamp nor the key.
+    void IEnvelopeDecoder.Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, IReadOnlyList<byte[]?>? recordKeys,
+        Span<EnvelopeDecodeResult> results) => Decode(payloads, results);
 
     /// <summary>Whether the autoencoder is used (mode 1) or only the featurizer (mode 0, the ablation).</summary>
     public bool UsesNetwork => _network is not null;

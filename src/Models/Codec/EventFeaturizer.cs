@@ -142,12 +142,13 @@ internal sealed class EventFeaturizer
     /// entropy-coded format) and, when <paramref name="segmentEnds"/> has room for <see cref="SideSegments"/>, the ends
     /// of event_id, user_id, device_id and the timestamp within this event's side channel (the rest follows them).
     /// </summary>
-    public bool TryFeaturize(AnalyticsEvent e, Span<int> indices, WireWriter side, long referenceMs, Span<int> segmentEnds)
+    /// <param name="appIdFromKey">app_id travels as the record key: its index is set, its name never enters the side channel.</param>
+    public bool TryFeaturize(AnalyticsEvent e, Span<int> indices, WireWriter side, long referenceMs, Span<int> segmentEnds, bool appIdFromKey = false)
     {
         var start = side.Length;
         try
         {
-            Featurize(e, indices, side, referenceMs, segmentEnds, start);
+            Featurize(e, indices, side, referenceMs, segmentEnds, start, appIdFromKey);
             return true;
         }
         catch (EncoderFallbackException)
@@ -156,7 +157,7 @@ internal sealed class EventFeaturizer
         }
     }
 
-    private void Featurize(AnalyticsEvent e, Span<int> indices, WireWriter side, long reference, Span<int> segmentEnds, int start)
+    private void Featurize(AnalyticsEvent e, Span<int> indices, WireWriter side, long reference, Span<int> segmentEnds, int start, bool appIdFromKey)
     {
         Span<byte> id = side.Reserve(16);
         e.EventId.TryWriteBytes(id);
@@ -173,7 +174,10 @@ internal sealed class EventFeaturizer
         if (marking)
             segmentEnds[3] = side.Length - start;
 
-        Categorical(indices, side, CodecField.AppId, e.AppId);
+        if (appIdFromKey)
+            indices[(int)CodecField.AppId] = AppIdIndex(Utf8(e.AppId));
+        else
+            Categorical(indices, side, CodecField.AppId, e.AppId);
         Categorical(indices, side, CodecField.EventName, e.EventName);
         Categorical(indices, side, CodecField.Platform, e.Platform);
         Categorical(indices, side, CodecField.OsVersion, e.OsVersion);
@@ -235,8 +239,11 @@ internal sealed class EventFeaturizer
     /// <summary>Rebuilds the event from its indices and side channel; the reader must end exactly at the side channel's end.</summary>
     public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side) => Rebuild(indices, ref side, _reference);
 
-    /// <summary>As above, the timestamp being a delta to <paramref name="referenceMs"/>.</summary>
-    public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side, long referenceMs)
+    /// <summary>
+    /// As above, the timestamp being a delta to <paramref name="referenceMs"/>, and app_id <paramref name="appIdFromKey"/>
+    /// when it travelled as the record key (its index in <paramref name="indices"/> is then <see cref="AppIdIndex"/> of it).
+    /// </summary>
+    public AnalyticsEvent Rebuild(ReadOnlySpan<int> indices, ref WireReader side, long referenceMs, string? appIdFromKey = null)
     {
         for (var f = 0; f < FieldCount; f++)
         {
@@ -247,7 +254,7 @@ internal sealed class EventFeaturizer
         e.UserId = ReadString(ref side);
         e.DeviceId = ReadString(ref side);
         e.EventTimestampMs = unchecked(referenceMs + side.VarInt());
-        e.AppId = Categorical(indices, ref side, CodecField.AppId);
+        e.AppId = appIdFromKey ?? Categorical(indices, ref side, CodecField.AppId);
         e.EventName = Categorical(indices, ref side, CodecField.EventName);
         e.Platform = Categorical(indices, ref side, CodecField.Platform);
         e.OsVersion = Categorical(indices, ref side, CodecField.OsVersion);
@@ -337,6 +344,9 @@ internal sealed class EventFeaturizer
             throw new CodecFormatException($"{field} cannot be absent");
         return index == Vocabulary.Unseen ? ReadString(ref side) : _vocabularies[(int)field].Entry(index);
     }
+
+    /// <summary>The app_id's vocabulary index (<see cref="Vocabulary.Unseen"/> for an app the model never saw).</summary>
+    public int AppIdIndex(ReadOnlySpan<byte> utf8) => _vocabularies[(int)CodecField.AppId].IndexOf(utf8);
 
     private void WriteString(WireWriter side, string value) => _strings.Write(side, Utf8(value));
 

@@ -9,9 +9,10 @@ namespace EventPipeline.Host.Commands;
 /// (security.*, sasl.*, ssl.*) also to the two producers.</param>
 /// <param name="Partitioning">How envelopes are placed on the target topic's partitions (key = app_id); null: librdkafka's hash.</param>
 /// <param name="PartitionerModelPath">ppo: the policy's artifact directory (empty: the shipped one).</param>
+/// <param name="SelfContained">A count model writes mode-2 envelopes that carry app_id, instead of taking it from the record key (mode 3).</param>
 internal sealed record CodecProduceRequest(string BootstrapServers, string Topic, string ModelDirectory, string? FromTopic, string? Group,
     int MaxBatchSize, int MaxBatchDelayMs, bool FeaturizerOnly = false, IReadOnlyDictionary<string, string>? KafkaProperties = null,
-    PartitionerOptions? Partitioning = null, string PartitionerModelPath = "")
+    PartitionerOptions? Partitioning = null, string PartitionerModelPath = "", bool SelfContained = false)
 {
     public IReadOnlyDictionary<string, string> ConsumerProperties => KafkaProperties ?? new Dictionary<string, string>();
 

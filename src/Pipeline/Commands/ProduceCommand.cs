@@ -29,11 +29,16 @@ internal static class ProduceCommand
         var bootstrap = new Option<string?>("--bootstrap-servers") { Description = "Brokers (default: Kafka:BootstrapServers)." };
         var maxBatchSize = new Option<int>("--max-batch-size") { Description = "Events encoded in one forward pass, at most.", DefaultValueFactory = _ => 4096 };
         var maxBatchDelay = new Option<int>("--max-batch-delay-ms") { Description = "How long the first event of a batch waits for more.", DefaultValueFactory = _ => 5 };
+        var selfContained = new Option<bool>("--self-contained")
+        {
+            Description = "With a count model: envelopes carry app_id themselves (mode 2) instead of taking it from the record key (mode 3, the default). " +
+                          "For consumers older than mode 3, or a path that does not keep record keys.",
+        };
         var partitioner = PartitionerOption.Create();
         var featurizerOnly = new Option<bool>("--featurizer-only") { Description = "Write mode-0 envelopes (featurizer, no network): a few bytes more per event, far less CPU. Any worker holding the model decodes them." };
         var command = new Command("produce", "Encode JSON events with a learned codec model and produce them to a topic (acks=all, idempotent, keyed by app_id).")
         {
-            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly, partitioner,
+            stdin, fromTopic, group, topic, model, bootstrap, maxBatchSize, maxBatchDelay, featurizerOnly, selfContained, partitioner,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -110,7 +115,7 @@ internal static class ProduceCommand
             parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
             parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
             parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
-            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath),
+            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath, parse.GetValue<bool>("--self-contained")),
             parse.GetValue<bool>("--stdin"));
     }
 

@@ -51,6 +51,9 @@ internal static class ProducePipeline
             stop.Cancel();
         });
         ICodecModel codec = request.FeaturizerOnly ? EventCodec.Load(request.ModelDirectory, featurizerOnly: true) : CodecArtifact.LoadModel(request.ModelDirectory);
+        // Envelopes go out keyed by app_id (TopicProducer), so the envelope need not carry it again.
+        if (codec is EntropyCodec entropy)
+            entropy.AppIdFromKey = !request.SelfContained;
         var encode = new CodecEncodeStage(EncodeOptions(request), codec, metrics);
         encode.Start(output.Block);
         // Freed once the encode loop has ended, never under it: after a drain timeout it may still be encoding.

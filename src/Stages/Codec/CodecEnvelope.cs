@@ -52,9 +52,15 @@ public interface IEnvelopeDecoder
     /// <summary>
     /// Fills <paramref name="results"/>[i] for <paramref name="payloads"/>[i]; never throws for a bad payload.
     /// <paramref name="recordTimestampsMs"/>[i] is the Kafka record timestamp of payload i (format 2 codes the event
-    /// time against it).
+    /// time against it), <paramref name="recordKeys"/>[i] its record key (format 2 mode 3 takes app_id from it), or
+    /// null where the keys are not known: then a mode-3 envelope is a dead letter that says so.
     /// </summary>
-    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results);
+    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, IReadOnlyList<byte[]?>? recordKeys,
+        Span<EnvelopeDecodeResult> results);
+
+    /// <summary>As above, without record keys.</summary>
+    void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
+        Decode(payloads, recordTimestampsMs, null, results);
 }
 
 /// <summary>Encodes events a batch at a time with one model.</summary>

@@ -72,8 +72,10 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         var produced = await kafka.ReadAllAsync(topic, TimeSpan.FromSeconds(30));
         Assert.Equal(count, produced.Count);
         var envelopeModes = produced.Select(m => m.Message.Value).Where(v => v[0] == CodecEnvelope.Magic).Select(v => v[1] & 0xF).Distinct();
-        Assert.Equal([kind switch { "featurizer-only" => 0, "autoencoder" => 1, _ => EntropyCodec.Mode }], envelopeModes);
-        var producedIds = IdsOf([.. produced.Select(m => m.Message.Value)], [.. produced.Select(m => m.Message.Timestamp.UnixTimestampMs)], model);
+        // produce keys by app_id, so a count model leaves app_id to the key (mode 3).
+        Assert.Equal([kind switch { "featurizer-only" => 0, "autoencoder" => 1, _ => EntropyCodec.KeyedMode }], envelopeModes);
+        var producedIds = IdsOf([.. produced.Select(m => m.Message.Value)], [.. produced.Select(m => m.Message.Timestamp.UnixTimestampMs)], model,
+            [.. produced.Select(m => m.Message.Key)]);
         Assert.Equal(expected.Keys.Order(), producedIds.Order());
         for (var i = 0; i < produced.Count; i++)
             Assert.Equal(expected[producedIds[i]].AppId, Encoding.UTF8.GetString(produced[i].Message.Key!)); // keyed by app_id
@@ -218,13 +220,14 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         return (unknownModel, envelopes[1]![..3]);
     }
 
-    /// <summary>The event ids of produced messages, whichever form each went out in (format 2 with its record timestamp).</summary>
-    private List<Guid> IdsOf(IReadOnlyList<byte[]> values, IReadOnlyList<long>? recordTimestamps = null, string? model = null)
+    /// <summary>The event ids of produced messages, whichever form each went out in (format 2 with its record timestamp and key).</summary>
+    private List<Guid> IdsOf(IReadOnlyList<byte[]> values, IReadOnlyList<long>? recordTimestamps = null, string? model = null, IReadOnlyList<byte[]?>? keys = null)
     {
         var envelopes = Enumerable.Range(0, values.Count).Where(i => CodecEnvelope.IsEnvelope(values[i])).ToList();
         using var registry = CodecRegistry.Load([model ?? trained.Directory]);
         var results = new EnvelopeDecodeResult[envelopes.Count];
-        registry.Decode([.. envelopes.Select(i => (ReadOnlyMemory<byte>)values[i])], [.. envelopes.Select(i => recordTimestamps?[i] ?? 0)], results);
+        registry.Decode([.. envelopes.Select(i => (ReadOnlyMemory<byte>)values[i])], [.. envelopes.Select(i => recordTimestamps?[i] ?? 0)],
+            keys is null ? null : [.. envelopes.Select(i => keys[i])], results);
         var json = new EventDecoder(new EventDecoderOptions());
         var next = 0;
         return [.. values.Select(v => CodecEnvelope.IsEnvelope(v) ? results[next++].Event!.EventId : json.Decode(v).Event!.EventId)];

@@ -79,6 +79,80 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         AssertSame(adversarial, envelopes, results);
     }
 
+    private static byte[] KeyOf(AnalyticsEvent e) => System.Text.Encoding.UTF8.GetBytes(e.AppId);
+
+    [Fact]
+    public void Keyed_envelopes_take_app_id_from_the_record_key_and_round_trip_exactly()
+    {
+        using var keyed = Load();
+        ((EntropyCodec)keyed).AppIdFromKey = true;
+        using var selfContained = Load();
+        var otherSeed = new EventGenerator(new EventGeneratorOptions { Seed = 98 });
+        var shifted = new EventGenerator(new EventGeneratorOptions { Seed = 4, Distribution = EventDistribution.Shifted });
+        string[] apps = ["", "com.new.app", "東京.app", "🎮", new string('a', 300)];
+        var events = Enumerable.Range(0, 1_000).Select(_ => otherSeed.NextEvent())
+            .Concat(Enumerable.Range(0, 1_000).Select(_ => shifted.NextEvent()))
+            .Concat(CodecTestEvents.Adversarial(seed: 29, count: 500))
+            .Concat(apps.Select(app => CodecTestEvents.Event(e => e.AppId = app)))
+            .ToList();
+        var timestamps = EntropyTrainer.ProducerClock(events);
+        var envelopes = new byte[]?[events.Count];
+        keyed.Encode(events, timestamps, envelopes);
+        var plain = new byte[]?[events.Count];
+        selfContained.Encode(events, timestamps, plain);
+        var results = new EnvelopeDecodeResult[events.Count];
+        // Any loaded copy of the model reads both modes, whatever it writes.
+        selfContained.Decode([.. envelopes.Select(e => (ReadOnlyMemory<byte>)e!)], timestamps, [.. events.Select(KeyOf)], results);
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.Equal((CodecEnvelope.EntropyFormatVersion << 4) | EntropyCodec.KeyedMode, envelopes[i]![1]);
+            Assert.True(results[i].Event is not null, $"event {i}: {results[i].Reason}");
+            Assert.Null(EventEquality.Difference(events[i], results[i].Event!));
+        }
+        // Shifted apps are all new to the model: their names no longer travel in the envelope.
+        var shiftedRange = Enumerable.Range(1_000, 1_000).ToList();
+        Assert.True(shiftedRange.Average(i => envelopes[i]!.Length) < shiftedRange.Average(i => plain[i]!.Length) - 10);
+    }
+
+    [Fact]
+    public void A_keyed_envelope_under_another_key_or_none_is_codec_corrupt_never_another_app()
+    {
+        using var codec = Load();
+        ((EntropyCodec)codec).AppIdFromKey = true;
+        var known = counted.TrainingEvents.Take(200).ToList();
+        var unseen = known.Select(e => CodecTestEvents.Event(x => { x.AppId = "com.unseen." + e.EventId.ToString("N")[..6]; x.UserId = e.UserId; })).ToList();
+        var events = known.Concat(unseen).ToList();
+        var timestamps = EntropyTrainer.ProducerClock(events);
+        var envelopes = new byte[]?[events.Count];
+        codec.Encode(events, timestamps, envelopes);
+        var payloads = envelopes.Select(e => (ReadOnlyMemory<byte>)e!).ToList();
+        // Known apps under another known app's key, new apps under another new app's key (the same "unseen" index).
+        var knownApps = known.Select(e => e.AppId).Distinct().ToList();
+        Assert.True(knownApps.Count > 1);
+        var wrongKeys = events.Select((e, i) => (byte[]?)System.Text.Encoding.UTF8.GetBytes(
+            i < known.Count ? knownApps.First(app => app != e.AppId) : "com.unseen.other")).ToList();
+        Assert.All(Enumerable.Range(0, events.Count), i => Assert.NotEqual(events[i].AppId, System.Text.Encoding.UTF8.GetString(wrongKeys[i]!)));
+        // Another key decodes other parents' tables or another check: either way the envelope is refused.
+        var cases = new (IReadOnlyList<byte[]?>? Keys, string Reason)[]
+        {
+            (wrongKeys, $"corrupt codec envelope (model {codec.ModelId})"),
+            (events.Select(_ => (byte[]?)null).ToList(), "the record has none"),
+            (events.Select(_ => (byte[]?)[0xFF, 0xFE]).ToList(), "not UTF-8"),
+            (null, "not known here"),
+        };
+        foreach (var (keys, reason) in cases)
+        {
+            var results = new EnvelopeDecodeResult[events.Count];
+            codec.Decode(payloads, timestamps, keys, results);
+            Assert.All(results, r =>
+            {
+                Assert.Null(r.Event);
+                Assert.Equal("codec_corrupt", r.ErrorKind);
+                Assert.Contains(reason, r.Reason);
+            });
+        }
+    }
+
     [Fact]
     public void A_lone_surrogate_is_left_uncoded()
     {
@@ -159,7 +233,7 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         envelope.VarUInt((ulong)codec.ModelId);
         rans.Finish(0, envelope);
         var results = new EnvelopeDecodeResult[1];
-        codec.Decode([(ReadOnlyMemory<byte>)envelope.Written.ToArray()], [0L], results);
+        codec.Decode([(ReadOnlyMemory<byte>)envelope.Written.ToArray()], [0L], null, results);
         Assert.Equal("codec_corrupt", results[0].ErrorKind);
         Assert.Contains("timestamp delta of 200 bytes", results[0].Reason);
     }
@@ -208,14 +282,18 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         using var registry = CodecRegistry.Load([autoencoder.Directory, counted.Directory]);
         using var oldModel = CodecArtifact.LoadModel(autoencoder.Directory);
         using var newModel = Load();
+        using var keyedModel = Load();
+        ((EntropyCodec)keyedModel).AppIdFromKey = true;
         var oldEnvelopes = new byte[]?[events.Count];
         var newEnvelopes = new byte[]?[events.Count];
+        var keyedEnvelopes = new byte[]?[events.Count];
         oldModel.Encode(events, timestamps, oldEnvelopes);
         newModel.Encode(events, timestamps, newEnvelopes);
-        // Interleaved, as on a topic during a rollout.
-        var mixed = Enumerable.Range(0, events.Count).Select(i => (ReadOnlyMemory<byte>)(i % 2 == 0 ? oldEnvelopes[i]! : newEnvelopes[i]!)).ToList();
+        keyedModel.Encode(events, timestamps, keyedEnvelopes);
+        // Interleaved, as on a topic during a rollout; the keys reach each model's share of the batch.
+        var mixed = Enumerable.Range(0, events.Count).Select(i => (ReadOnlyMemory<byte>)((i % 3) switch { 0 => oldEnvelopes[i]!, 1 => newEnvelopes[i]!, _ => keyedEnvelopes[i]! })).ToList();
         var results = new EnvelopeDecodeResult[events.Count];
-        registry.Decode(mixed, timestamps, results);
+        registry.Decode(mixed, timestamps, [.. events.Select(KeyOf)], results);
         for (var i = 0; i < events.Count; i++)
         {
             Assert.True(results[i].Event is not null, $"event {i}: {results[i].Reason}");
@@ -270,8 +348,8 @@ public sealed class EntropyCodecTests(CountCodecFixture counted, TrainedCodecFix
         public CodecMetadata Metadata => throw new NotSupportedException("only its identity is used");
         public void Encode(IReadOnlyList<AnalyticsEvent> events, ReadOnlySpan<long> recordTimestampsMs, Span<byte[]?> envelopes) =>
             throw new NotSupportedException("only its identity is used");
-        public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, Span<EnvelopeDecodeResult> results) =>
-            throw new NotSupportedException("only its identity is used");
+        public void Decode(IReadOnlyList<ReadOnlyMemory<byte>> payloads, ReadOnlySpan<long> recordTimestampsMs, IReadOnlyList<byte[]?>? recordKeys,
+            Span<EnvelopeDecodeResult> results) => throw new NotSupportedException("only its identity is used");
         public void Dispose()
         {
         }
