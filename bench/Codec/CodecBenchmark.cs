@@ -70,7 +70,6 @@ internal static class CodecBenchmark
         var results = new List<Result>();
         var bitsPerEvent = new Dictionary<string, IReadOnlyDictionary<string, double>>();
         var contextBound = new List<ContextBound.Row>();
-        var keyBound = new List<ContextBound.KeyRow>();
         foreach (var (name, data) in datasets)
         {
             var json = data.Select(e => EventJsonWriter.Write(e)).ToList();
@@ -105,7 +104,6 @@ internal static class CodecBenchmark
             {
                 var envelope = results.Single(r => r.Codec == "count-rans (format 2)" && r.Dataset == name).BytesPerEvent;
                 contextBound.AddRange(ContextBound.Measure(name, data, EntropyTrainer.ProducerClock(data), counted, envelope, 64, [0, 100, 1000]));
-                keyBound.Add(ContextBound.AppIdFromKey(name, data, counted.Metadata.Vocabularies.AppIds, bitsPerEvent[name]["AppId"]));
             }
         }
 
@@ -128,11 +126,6 @@ internal static class CodecBenchmark
             verdicts.Add($"{row.Dataset}: a per-partition context ({row.Partitions} partitions) reaching back to messages at least {row.AckLagEvents} events old " +
                          $"would replace the ids of {row.HitShare:P1} of events by a {ContextBound.ReferenceBytes}-byte reference: at most {row.BytesPerEvent:F1} B/event per message (a bound, not a codec)");
         }
-        foreach (var row in keyBound)
-        {
-            verdicts.Add($"{row.Dataset}: app_id from the record key would save {row.AppIdBitsPerEvent / 8:F1} B/event of AppId symbol and {row.VerbatimAppIdBytesPerEvent:F1} B/event " +
-                         $"of verbatim app names ({row.UnknownAppShare:P1} of events are of apps the model never saw)");
-        }
         foreach (var verdict in verdicts)
             Console.WriteLine(verdict);
         Directory.CreateDirectory(output);
@@ -149,7 +142,6 @@ internal static class CodecBenchmark
             verdicts,
             count_model = new { model_id = CodecArtifact.ReadMetadata(countModel).ModelId, bits_per_event = bitsPerEvent },
             context_bound = contextBound,
-            app_id_from_key_bound = keyBound,
             results,
         };
         var jsonPath = Path.Combine(output, "codec-latest.json");

@@ -6,8 +6,8 @@ using EventPipeline.Stages.Events;
 namespace EventPipeline.Bench.Codec;
 
 /// <summary>
-/// What the consumer's context could save per message, measured on the bench's events without building the modes.
-/// <see cref="Measure"/>: an opt-in per-partition context mode, where each event whose (user_id, device_id) pair was already sent to its partition, at least
+/// The most an opt-in per-partition context mode could save per message, measured on the bench's events without
+/// building one: each event whose (user_id, device_id) pair was already sent to its partition, at least
 /// <c>lag</c> events earlier, is charged a 2-byte reference instead of its verbatim id bytes. The lag is how far back a
 /// producer must reach for a message it knows is in the partition: 0 references messages still in flight (which a
 /// failed delivery would leave dangling), larger lags only acknowledged ones (at 20,000 events/s, 100 events = 5 ms).
@@ -17,20 +17,6 @@ internal static class ContextBound
     internal sealed record Row(string Dataset, int Partitions, int AckLagEvents, double HitShare, double BytesPerEvent);
 
     public const int ReferenceBytes = 2;
-
-    internal sealed record KeyRow(string Dataset, double UnknownAppShare, double VerbatimAppIdBytesPerEvent, double AppIdBitsPerEvent);
-
-    /// <summary>
-    /// Envelopes carry app_id although `produce` also sends it as the record key: conditioning on the key would save the
-    /// AppId symbol's bits and, for apps the vocabulary lacks, their name, which follows verbatim (UTF-8 and a length byte).
-    /// </summary>
-    public static KeyRow AppIdFromKey(string dataset, IReadOnlyList<AnalyticsEvent> events, IReadOnlyCollection<string> knownAppIds, double appIdBitsPerEvent)
-    {
-        var known = knownAppIds.ToHashSet(StringComparer.Ordinal);
-        var unknown = events.Where(e => !known.Contains(e.AppId)).ToList();
-        return new KeyRow(dataset, Math.Round((double)unknown.Count / events.Count, 3),
-            Math.Round(unknown.Sum(e => 1.0 + Encoding.UTF8.GetByteCount(e.AppId)) / events.Count, 1), appIdBitsPerEvent);
-    }
 
     public static IEnumerable<Row> Measure(string dataset, IReadOnlyList<AnalyticsEvent> events, long[] recordTimestamps, EntropyCodec codec,
         double envelopeBytesPerEvent, int partitions, IEnumerable<int> ackLags)
