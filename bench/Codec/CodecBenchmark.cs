@@ -89,21 +89,19 @@ internal static class CodecBenchmark
                 results.Add(MeasureLearned("featurizer-only (ablation)", name, data, rawBytes, repeat, featurizerOnly));
             using (var full = EventCodec.Load(model))
                 results.Add(MeasureLearned("autoencoder-codec", name, data, rawBytes, repeat, full));
-            using (var counted = CodecArtifact.LoadModel(countModel))
+            using (var counted = (EntropyCodec)CodecArtifact.LoadModel(countModel))
             {
-                results.Add(MeasureLearned("count-rans (format 2)", name, data, rawBytes, repeat, counted));
-                bitsPerEvent[name] = ((EntropyCodec)counted).BitsPerEvent(data, EntropyTrainer.ProducerClock(data));
+                var measured = MeasureLearned("count-rans (format 2)", name, data, rawBytes, repeat, counted);
+                results.Add(measured);
+                var producerClock = EntropyTrainer.ProducerClock(data);
+                bitsPerEvent[name] = counted.BitsPerEvent(data, producerClock);
                 Console.WriteLine($"{name}: count model bits/event: {string.Join(", ", bitsPerEvent[name].Select(b => $"{b.Key} {b.Value:F1}"))}");
+                contextBound.AddRange(ContextBound.Measure(name, data, producerClock, counted, measured.BytesPerEvent, 64, [0, 100, 1000]));
             }
             using (var keyed = (EntropyCodec)CodecArtifact.LoadModel(countModel))
             {
                 keyed.AppIdFromKey = true;
                 results.Add(MeasureLearned(KeyedCodec, name, data, rawBytes, repeat, keyed));
-            }
-            using (var counted = (EntropyCodec)CodecArtifact.LoadModel(countModel))
-            {
-                var envelope = results.Single(r => r.Codec == "count-rans (format 2)" && r.Dataset == name).BytesPerEvent;
-                contextBound.AddRange(ContextBound.Measure(name, data, EntropyTrainer.ProducerClock(data), counted, envelope, 64, [0, 100, 1000]));
             }
         }
 
@@ -189,7 +187,6 @@ internal static class CodecBenchmark
         var batches = data.Chunk(ModelBatch).ToList();
         // Every codec is given the record keys a producer keyed by app_id sends; only mode 3 reads them.
         var keys = batches.Select(b => b.Select(e => (byte[]?)System.Text.Encoding.UTF8.GetBytes(e.AppId)).ToArray()).ToList();
-        var batchIndex = 0;
         var envelopes = new byte[]?[ModelBatch];
         var results = new EnvelopeDecodeResult[ModelBatch];
         var payloads = new ReadOnlyMemory<byte>[ModelBatch];
@@ -206,10 +203,8 @@ internal static class CodecBenchmark
             var decoding = TimeSpan.Zero;
             var cpu = TimeSpan.Zero;
             var at = 0;
-            batchIndex = 0;
-            foreach (var batch in batches)
+            foreach (var (batch, batchKeys) in batches.Zip(keys))
             {
-                var batchKeys = keys[batchIndex++];
                 var timestamps = recordTimestamps.AsSpan(at, batch.Length);
                 at += batch.Length;
                 process.Refresh();

@@ -1,7 +1,7 @@
-using System.IO.Hashing;
 using System.Text;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages.Events;
+using EventPipeline.Stages.Partitioning;
 
 namespace EventPipeline.Bench.Codec;
 
@@ -23,11 +23,12 @@ internal static class ContextBound
     {
         var idBytes = new int[events.Count];
         var partition = new int[events.Count];
+        var placement = new HashPartitioner(partitions);
         for (var i = 0; i < events.Count; i++)
         {
             idBytes[i] = codec.VerbatimIdBytes(events[i], recordTimestamps[i]);
-            // Keyed by app_id, as `produce` keys envelopes: the CRC-32 of the key picks the partition.
-            partition[i] = (int)(Crc32.HashToUInt32(Encoding.UTF8.GetBytes(events[i].AppId)) % (uint)partitions);
+            // Keyed by app_id, as `produce` keys envelopes, placed as librdkafka's default partitioner places keys.
+            partition[i] = placement.Choose(Encoding.UTF8.GetBytes(events[i].AppId));
         }
         foreach (var lag in ackLags)
         {
