@@ -119,20 +119,7 @@ internal static class CodecWireBenchmark
 
     private static Result Produce(string bootstrap, string topic, byte[][] keys, byte[][] values, long[] timestamps, string compression, int lingerMs, int rate)
     {
-        string? lastStatistics = null;
-        // batchcnt is a window statistic, reset at every report: sum the windows' message and batch counts.
-        long batchedMessages = 0, batches = 0;
-        void OnStatistics(string json)
-        {
-            Volatile.Write(ref lastStatistics, json);
-            using var document = JsonDocument.Parse(json);
-            if (document.RootElement.GetProperty("topics").TryGetProperty(topic, out var topicStatistics))
-            {
-                var window = topicStatistics.GetProperty("batchcnt");
-                batchedMessages += window.GetProperty("sum").GetInt64();
-                batches += window.GetProperty("cnt").GetInt64();
-            }
-        }
+        var statistics = new ProducerTxStatistics(topic);
         var config = new ProducerConfig
         {
             BootstrapServers = bootstrap,
@@ -142,8 +129,9 @@ internal static class CodecWireBenchmark
             CompressionType = Enum.Parse<CompressionType>(compression, ignoreCase: true),
             StatisticsIntervalMs = 100,
         };
-        long failed = 0;
-        using (var producer = new ProducerBuilder<byte[], byte[]>(config).SetStatisticsHandler((_, json) => OnStatistics(json)).Build())
+        long failed = 0, txBytes;
+        double messagesPerBatch;
+        using (var producer = new ProducerBuilder<byte[], byte[]>(config).SetStatisticsHandler((_, json) => statistics.OnStatistics(json)).Build())
         {
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < values.Length; i++)
@@ -159,16 +147,8 @@ internal static class CodecWireBenchmark
                     });
             }
             producer.Flush(TimeSpan.FromSeconds(60));
-            // Statistics after the last delivery: wait for two more intervals.
-            var flushed = Volatile.Read(ref lastStatistics);
-            var wait = Stopwatch.StartNew();
-            while ((ReferenceEquals(Volatile.Read(ref lastStatistics), flushed) || wait.ElapsedMilliseconds < 250) && wait.ElapsedMilliseconds < 5_000)
-                Thread.Sleep(20);
+            (txBytes, messagesPerBatch) = statistics.WaitForFinal();
         }
-        using var statistics = JsonDocument.Parse(lastStatistics ?? throw new InvalidOperationException("librdkafka sent no statistics"));
-        var root = statistics.RootElement;
-        var txBytes = root.GetProperty("tx_bytes").GetInt64();
-        var messagesPerBatch = batches == 0 ? 0 : (double)batchedMessages / batches;
         return new Result("", "", compression, lingerMs, 0, values.Length, rate, (double)txBytes / values.Length,
             values.Average(v => (double)v.Length), messagesPerBatch, failed);
     }

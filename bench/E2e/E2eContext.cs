@@ -65,7 +65,9 @@ internal sealed class E2eContext(E2eOptions options, MockKafkaCluster kafka, Loc
 }
 
 /// <summary>One measurement: how long the contender took to move all events, and what it says about it.</summary>
-internal sealed record ContenderRun(double Seconds, string? Note = null);
+/// <param name="WorkerCpuSeconds">CPU (user + system) this process used over the same interval, where the contender runs in it.</param>
+/// <param name="ServerCpuSeconds">CPU the ClickHouse server used over the same interval, where measured.</param>
+internal sealed record ContenderRun(double Seconds, string? Note = null, double? WorkerCpuSeconds = null, double? ServerCpuSeconds = null);
 
 internal interface IContender
 {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using EventPipeline.Bench.Cpu;
 using EventPipeline.Host;
 using EventPipeline.Host.Configuration;
 using EventPipeline.Stages;
@@ -9,7 +10,8 @@ namespace EventPipeline.Bench.E2e;
 
 /// <summary>
 /// (c) The product: a <see cref="PipelineWorker"/> with a fresh group on the pre-produced topic, timed from start
-/// until count() in ClickHouse reaches the events (polled every 100 ms), then stopped. Its produce-to-insert
+/// until count() in ClickHouse reaches the events (polled every 100 ms), then stopped. It runs in this process, so
+/// this process's CPU over that interval is the worker's (librdkafka's threads included). Its produce-to-insert
 /// latency is meaningless here (the events waited in Kafka before the clock started), so the run reports the
 /// time until all rows were visible.
 /// </summary>
@@ -42,18 +44,22 @@ internal sealed class PipelineContender(int batchSize, string? topic = null, str
         var settings = PipelineSettings.Load(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
         var worker = new PipelineWorker(settings, new PipelineMetrics(Prometheus.Metrics.NewCustomRegistry()), context.LoggerFactory);
         using var stop = new CancellationTokenSource();
+        var serverPid = context.ServerPid;
+        var (workerCpu, serverCpu) = (ProcessCpu.Self(), serverPid is { } pid ? ProcessCpu.Seconds(pid) : null);
         var clock = Stopwatch.StartNew();
         var running = Task.Run(() => worker.RunAsync(stop.Token), CancellationToken.None);
         try
         {
             var visible = await context.WaitForAllVisibleAsync(table, clock, ct,
                 () => $"(consumed {worker.Consumed}, inserted {worker.Inserted}, dead-lettered {worker.DeadLettered}, worker {running.Status})");
+            workerCpu = ProcessCpu.Self() - workerCpu;
+            serverCpu = serverPid is { } server && serverCpu is { } before ? ProcessCpu.Seconds(server) - before : null;
             await stop.CancelAsync();
             await running;
             var count = await context.CountAsync(table, ct);
             if (count != context.Events || worker.DeadLettered != 0)
                 throw new InvalidOperationException($"pipeline: {count} rows after stop, {worker.DeadLettered} dead-lettered");
-            return new ContenderRun(visible.TotalSeconds, $"time to all visible {visible.TotalSeconds:F2} s");
+            return new ContenderRun(visible.TotalSeconds, $"time to all visible {visible.TotalSeconds:F2} s", workerCpu, serverCpu);
         }
         finally
         {

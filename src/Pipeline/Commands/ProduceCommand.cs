@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Confluent.Kafka;
 using EventPipeline.Host.Configuration;
 using EventPipeline.Models.Codec;
 using EventPipeline.Stages;
@@ -115,7 +116,8 @@ internal static class ProduceCommand
             parse.GetValue<string?>("--bootstrap-servers") ?? configuration["Kafka:BootstrapServers"] ?? "", parse.GetValue<string?>("--topic") ?? "",
             parse.GetValue<string?>("--model") ?? "", parse.GetValue<string?>("--from-topic"), parse.GetValue<string?>("--group"),
             parse.GetValue<int>("--max-batch-size"), parse.GetValue<int>("--max-batch-delay-ms"), parse.GetValue<bool>("--featurizer-only"),
-            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath, parse.GetValue<bool>("--self-contained")),
+            PipelineSettings.ReadKafkaProperties(configuration), partitioning, partitioningSettings.ModelPath, parse.GetValue<bool>("--self-contained"),
+            PipelineSettings.ReadClientProperties(configuration, "Produce:Properties")),
             parse.GetValue<bool>("--stdin"));
     }
 
@@ -139,7 +141,45 @@ internal static class ProduceCommand
         {
             return ex.Message;
         }
-        return null;
+        foreach (var key in request.ProduceProperties?.Keys ?? [])
+        {
+            if (CodecProduceRequest.ReservedProduceProperties.Contains(key, StringComparer.Ordinal))
+                return $"Produce:Properties:{key} cannot be set: envelopes are produced with acks=all and idempotence, so that an acknowledged source offset is never lost";
+        }
+        return CheckEnvelopeProducer(request);
+    }
+
+    /// <summary>
+    /// librdkafka refuses an unknown key or a bad value only when a client is built: build one now, not deep in a stage.
+    /// Its message names the canonical property (queue.buffering.max.ms for linger.ms), so the key the operator wrote is
+    /// found by building with each of their keys alone.
+    /// </summary>
+    private static string? CheckEnvelopeProducer(CodecProduceRequest request)
+    {
+        static void Build(CodecProduceRequest request)
+        {
+            using var producer = new ProducerBuilder<byte[], byte[]>(TopicProducer.CreateConfig(request.BootstrapServers, request.EnvelopeProducerProperties)).Build();
+        }
+        try
+        {
+            PipelineSettings.CheckClientProperties("Produce:Properties", () => Build(request));
+            return null;
+        }
+        catch (ConfigurationException ex)
+        {
+            foreach (var (key, value) in request.ProduceProperties ?? new Dictionary<string, string>())
+            {
+                try
+                {
+                    Build(request with { ProduceProperties = new Dictionary<string, string> { [key] = value } });
+                }
+                catch (Exception alone) when (alone is ArgumentException or KafkaException or InvalidOperationException)
+                {
+                    return $"Produce:Properties:{key}: {alone.Message}";
+                }
+            }
+            return ex.Message;
+        }
     }
 
     /// <summary>

@@ -88,7 +88,7 @@ internal static class ProducePipeline
             },
             commits, metrics, loggerFactory.CreateLogger<KafkaSourceStage>());
         using var deadLetter = new DeadLetterStage(
-            new DeadLetterOptions { BootstrapServers = request.BootstrapServers, Topic = $"{request.FromTopic}.dlq", ClientProperties = request.ProducerProperties },
+            new DeadLetterOptions { BootstrapServers = request.BootstrapServers, Topic = $"{request.FromTopic}.dlq", ClientProperties = request.DeadLetterProducerProperties },
             metrics, loggerFactory.CreateLogger<DeadLetterStage>());
         decode.LinkTo(encode.Input, deadLetter.Block);
         _ = decode.Block.Completion.ContinueWith(_ => deadLetter.Block.Complete(), TaskScheduler.Default);
@@ -106,7 +106,7 @@ internal static class ProducePipeline
     {
         try
         {
-            return new TopicProducer(request.BootstrapServers, request.Topic, request.ProducerProperties, QueueCapacity, metrics, onFailure,
+            return new TopicProducer(request.BootstrapServers, request.Topic, request.EnvelopeProducerProperties, QueueCapacity, metrics, onFailure,
                 request.Partitioning, learnedPolicy,
                 ex => logger.LogError(ex, "Partitioner policy failed; partitioning falls back to Partial Key Grouping for the rest of this run"));
         }

@@ -33,8 +33,11 @@ public sealed partial class PipelineSettings
             .Build();
 
     /// <summary>Kafka:Properties:* as given (entries without a value, i.e. sections, left out).</summary>
-    public static Dictionary<string, string> ReadKafkaProperties(IConfiguration configuration) =>
-        configuration.GetSection("Kafka:Properties").GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
+    public static Dictionary<string, string> ReadKafkaProperties(IConfiguration configuration) => ReadClientProperties(configuration, "Kafka:Properties");
+
+    /// <summary>The librdkafka properties under <paramref name="section"/> as given (entries without a value, i.e. sections, left out).</summary>
+    public static Dictionary<string, string> ReadClientProperties(IConfiguration configuration, string section) =>
+        configuration.GetSection(section).GetChildren().Where(c => c.Value is not null).ToDictionary(c => c.Key, c => c.Value!, StringComparer.Ordinal);
 
     public static PipelineSettings Load(IConfiguration configuration)
     {
@@ -84,7 +87,9 @@ public sealed partial class PipelineSettings
         });
     }
 
-    private static void CheckClientProperties(string key, Action build)
+    /// <summary>Runs <paramref name="build"/> (which builds a client); librdkafka's refusal becomes a configuration error naming <paramref name="key"/>:PROPERTY.</summary>
+    /// <exception cref="ConfigurationException">librdkafka refused a property.</exception>
+    internal static void CheckClientProperties(string key, Action build)
     {
         try
         {

@@ -56,6 +56,8 @@ public sealed class CodecEndToEndTests(KafkaFixture kafka, ClickHouseFixture cli
         List<string> arguments = [PipelineProcess.PipelineDll, "produce", "--stdin", "--model", model, "--topic", topic, "--bootstrap-servers", kafka.BootstrapServers];
         if (featurizerOnly)
             arguments.Add("--featurizer-only");
+        if (kind == "count")
+            arguments.AddRange(["--Produce:Properties:compression.type=lz4", "--Produce:Properties:linger.ms=20"]); // the producer's settings, not zstd's default
         var produce = await ExternalProcess.RunAsync(PipelineProcess.DotnetHost, arguments, stdin: lines.ToString(), timeout: TimeSpan.FromMinutes(3));
         output.WriteLine(produce.Stdout);
         output.WriteLine(produce.Stderr);

@@ -1,6 +1,7 @@
 using EventPipeline.Host;
 using EventPipeline.Host.Commands;
 using EventPipeline.Host.Configuration;
+using EventPipeline.Stages;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -55,7 +56,54 @@ public sealed class ProduceSettingsTests
         Assert.True(request.FeaturizerOnly);
         Assert.Equal("broker:9093", request.BootstrapServers);
         Assert.Equal(4, request.ConsumerProperties.Count);
-        Assert.Equal(["sasl.mechanism", "security.protocol", "ssl.ca.location"], request.ProducerProperties.Keys.Order());
+        Assert.Equal(["sasl.mechanism", "security.protocol", "ssl.ca.location"], request.DeadLetterProducerProperties.Keys.Order());
+        Assert.Equal(["sasl.mechanism", "security.protocol", "ssl.ca.location"], request.EnvelopeProducerProperties.Keys.Order());
+    }
+
+    [Fact]
+    public void Produce_properties_reach_the_envelope_producer_only_and_win_over_the_security_ones()
+    {
+        var parse = ProduceCommand.Create().Parse(["--from-topic", "raw", "--group", "g", "--topic", "events", "--model", "m"]);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Kafka:BootstrapServers"] = "broker:9093",
+            ["Kafka:Properties:security.protocol"] = "SASL_SSL",
+            ["Produce:Properties:compression.type"] = "zstd",
+            ["Produce:Properties:linger.ms"] = "50",
+            ["Produce:Properties:security.protocol"] = "SSL",
+        }).Build();
+
+        var (request, _) = ProduceCommand.ReadRequest(parse, configuration);
+
+        Assert.Equal(new Dictionary<string, string> { ["security.protocol"] = "SSL", ["compression.type"] = "zstd", ["linger.ms"] = "50" }, request.EnvelopeProducerProperties);
+        Assert.Equal(new Dictionary<string, string> { ["security.protocol"] = "SASL_SSL" }, request.DeadLetterProducerProperties);
+        Assert.DoesNotContain("compression.type", request.ConsumerProperties.Keys);
+        Assert.Null(ProduceCommand.Check(request, stdin: false));
+    }
+
+    [Fact]
+    public void Envelopes_go_out_with_the_producers_zstd_unless_produce_properties_say_otherwise()
+    {
+        Assert.Equal(Confluent.Kafka.CompressionType.Zstd, TopicProducer.CreateConfig("b:9092", null).CompressionType);
+        var chosen = TopicProducer.CreateConfig("b:9092", new Dictionary<string, string> { ["compression.type"] = "lz4" });
+        Assert.Equal(Confluent.Kafka.CompressionType.Lz4, chosen.CompressionType);
+        Assert.Equal((Confluent.Kafka.Acks.All, true), (chosen.Acks, chosen.EnableIdempotence));
+    }
+
+    [Theory]
+    [InlineData("compression.typo", "zstd", "Produce:Properties:compression.typo")]
+    [InlineData("compression.type", "brotli", "Produce:Properties:compression.type")]
+    [InlineData("linger.ms", "soon", "Produce:Properties:linger.ms")]
+    [InlineData("acks", "1", "Produce:Properties:acks cannot be set")]
+    [InlineData("enable.idempotence", "false", "Produce:Properties:enable.idempotence cannot be set")]
+    public void A_produce_property_that_librdkafka_refuses_or_that_would_weaken_acknowledgements_is_an_error_naming_it(string key, string value, string expected)
+    {
+        var request = FromTopic with { ProduceProperties = new Dictionary<string, string> { [key] = value } };
+
+        var problem = ProduceCommand.Check(request, stdin: false);
+
+        Assert.NotNull(problem);
+        Assert.StartsWith(expected, problem);
     }
 
     [Fact]
