@@ -149,35 +149,20 @@ internal static class ProduceCommand
         return CheckEnvelopeProducer(request);
     }
 
-    /// <summary>
-    /// librdkafka refuses an unknown key or a bad value only when a client is built: build one now, not deep in a stage.
-    /// Its message names the canonical property (queue.buffering.max.ms for linger.ms), so the key the operator wrote is
-    /// found by building with each of their keys alone.
-    /// </summary>
+    /// <summary>librdkafka refuses an unknown key or a bad value only when a client is built: build one now, not deep in a stage.</summary>
     private static string? CheckEnvelopeProducer(CodecProduceRequest request)
     {
-        static void Build(CodecProduceRequest request)
-        {
-            using var producer = new ProducerBuilder<byte[], byte[]>(TopicProducer.CreateConfig(request.BootstrapServers, request.EnvelopeProducerProperties)).Build();
-        }
         try
         {
-            PipelineSettings.CheckClientProperties("Produce:Properties", () => Build(request));
+            PipelineSettings.CheckClientProperties("Produce:Properties", request.ProduceProperties ?? new Dictionary<string, string>(), properties =>
+            {
+                var config = TopicProducer.CreateConfig(request.BootstrapServers, (request with { ProduceProperties = properties }).EnvelopeProducerProperties);
+                using var producer = new ProducerBuilder<byte[], byte[]>(config).Build();
+            });
             return null;
         }
         catch (ConfigurationException ex)
         {
-            foreach (var (key, value) in request.ProduceProperties ?? new Dictionary<string, string>())
-            {
-                try
-                {
-                    Build(request with { ProduceProperties = new Dictionary<string, string> { [key] = value } });
-                }
-                catch (Exception alone) when (alone is ArgumentException or KafkaException or InvalidOperationException)
-                {
-                    return $"Produce:Properties:{key}: {alone.Message}";
-                }
-            }
             return ex.Message;
         }
     }

@@ -127,11 +127,12 @@ public sealed partial class PipelineSettings
         MaxMessageBytes = Decode.MaxMessageBytes,
     };
 
-    private Dictionary<string, string> MergeProducerProperties()
+    /// <param name="deadLetterProperties">In place of DeadLetter:Properties (null: those).</param>
+    private Dictionary<string, string> MergeProducerProperties(IReadOnlyDictionary<string, string>? deadLetterProperties = null)
     {
         // Consumer-only settings would make the producer refuse to start.
         var merged = KafkaSecurityProperties.Select(Kafka.Properties);
-        foreach (var (key, value) in DeadLetter.Properties)
+        foreach (var (key, value) in deadLetterProperties ?? DeadLetter.Properties)
             merged[key] = value;
         return merged;
     }

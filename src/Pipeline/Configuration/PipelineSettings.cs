@@ -77,29 +77,52 @@ public sealed partial class PipelineSettings
     /// </summary>
     public void ValidateClientProperties()
     {
-        CheckClientProperties("Kafka:Properties", () =>
+        CheckClientProperties("Kafka:Properties", Kafka.Properties, properties =>
         {
-            using var consumer = new ConsumerBuilder<byte[], byte[]>(ToSourceOptions().BuildConsumerConfig()).Build();
+            using var consumer = new ConsumerBuilder<byte[], byte[]>((ToSourceOptions() with { ClientProperties = properties }).BuildConsumerConfig()).Build();
         });
-        CheckClientProperties("DeadLetter:Properties", () =>
+        CheckClientProperties("DeadLetter:Properties", DeadLetter.Properties, properties =>
         {
-            using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig(MergeProducerProperties()) { BootstrapServers = Kafka.BootstrapServers }).Build();
+            using var producer = new ProducerBuilder<byte[], byte[]>(new ProducerConfig(MergeProducerProperties(properties)) { BootstrapServers = Kafka.BootstrapServers }).Build();
         });
     }
 
-    /// <summary>Runs <paramref name="build"/> (which builds a client); librdkafka's refusal becomes a configuration error naming <paramref name="key"/>:PROPERTY.</summary>
+    /// <summary>
+    /// Builds a client with <paramref name="configured"/> (the properties of <paramref name="section"/>); librdkafka's
+    /// refusal becomes a configuration error naming SECTION:KEY. librdkafka names an alias by its canonical property
+    /// (queue.buffering.max.ms for linger.ms): then the key the operator wrote is the one that, set alone, draws the
+    /// same complaint.
+    /// </summary>
+    /// <param name="buildWith">Builds (and disposes) the client with the given properties in place of <paramref name="configured"/>.</param>
     /// <exception cref="ConfigurationException">librdkafka refused a property.</exception>
-    internal static void CheckClientProperties(string key, Action build)
+    internal static void CheckClientProperties(string section, IReadOnlyDictionary<string, string> configured, Action<IReadOnlyDictionary<string, string>> buildWith)
     {
+        static bool IsRefusal(Exception ex) => ex is ArgumentException or KafkaException or InvalidOperationException;
+        // librdkafka's wording: No such configuration property: "fetch.bogus.bytes"; Invalid value "x" for configuration property "y"
+        static string? NamedProperty(Exception ex) =>
+            System.Text.RegularExpressions.Regex.Match(ex.Message, "property:? \"([^\"]+)\"") is { Success: true } match ? match.Groups[1].Value : null;
         try
         {
-            build();
+            buildWith(configured);
         }
-        catch (Exception ex) when (ex is ArgumentException or KafkaException or InvalidOperationException)
+        catch (Exception ex) when (IsRefusal(ex))
         {
-            // librdkafka's wording: No such configuration property: "fetch.bogus.bytes"; Invalid value "x" for configuration property "y"
-            var match = System.Text.RegularExpressions.Regex.Match(ex.Message, "property:? \"([^\"]+)\"");
-            throw new ConfigurationException(match.Success ? $"{key}:{match.Groups[1].Value}: {ex.Message}" : $"{key}: {ex.Message}", ex);
+            var named = NamedProperty(ex);
+            if (named is not null && !configured.ContainsKey(named))
+            {
+                foreach (var (key, value) in configured)
+                {
+                    try
+                    {
+                        buildWith(new Dictionary<string, string>(StringComparer.Ordinal) { [key] = value });
+                    }
+                    catch (Exception alone) when (IsRefusal(alone) && NamedProperty(alone) == named)
+                    {
+                        throw new ConfigurationException($"{section}:{key}: {ex.Message}", ex);
+                    }
+                }
+            }
+            throw new ConfigurationException(named is not null ? $"{section}:{named}: {ex.Message}" : $"{section}: {ex.Message}", ex);
         }
     }
 

@@ -151,6 +151,17 @@ public sealed class PipelineSettingsTests
         Assert.False(producer.ContainsKey("fetch.min.bytes"));
     }
 
+    [Theory]
+    [InlineData("Kafka:Properties:fetch.bogus.bytes", "1", "Kafka:Properties:fetch.bogus.bytes: ")]
+    [InlineData("Kafka:Properties:max.partition.fetch.bytes", "lots", "Kafka:Properties:max.partition.fetch.bytes: ")] // alias of fetch.message.max.bytes
+    [InlineData("DeadLetter:Properties:linger.ms", "soon", "DeadLetter:Properties:linger.ms: ")] // alias of queue.buffering.max.ms
+    [InlineData("DeadLetter:Properties:compression.type", "brotli", "DeadLetter:Properties:compression.type: ")] // alias of compression.codec
+    public void A_librdkafka_property_it_refuses_fails_at_start_naming_the_key_as_written(string key, string value, string expected)
+    {
+        var error = Assert.Throws<ConfigurationException>(() => Load((key, value)));
+        Assert.StartsWith(expected, error.Message);
+    }
+
     [Fact]
     public void Librdkafka_refuses_an_incomplete_security_configuration_at_start_naming_the_section()
     {
