@@ -121,8 +121,8 @@ internal static class CodecE2eBenchmark
                 ["count_vs_json"] = Compare(runs, "count", "json", events),
                 ["count_zstd_vs_json"] = Compare(runs, "count_zstd", "json", events),
             };
-            var byName = loads.ToDictionary(l => l.Topic);
-            double SentPerEvent(string name) => byName[$"events_{name}"].TxBytes / (double)events;
+            var byName = Specs.Zip(loads).ToDictionary(pair => pair.First.Name, pair => pair.Second);
+            double SentPerEvent(string name) => byName[name].TxBytes / (double)events;
             var verdict =
                 $"count codec + zstd: sent {SentPerEvent("count_zstd"):F1} B/event = {SentPerEvent("count_zstd") / SentPerEvent("json_zstd"):F2}x JSON + zstd " +
                 $"({SentPerEvent("json_zstd"):F1}), {SentPerEvent("count_zstd") / SentPerEvent("json_lz4"):F2}x JSON + lz4 ({SentPerEvent("json_lz4"):F1}); " +
@@ -234,20 +234,9 @@ internal static class CodecE2eBenchmark
         using var producer = new ProducerBuilder<byte[], byte[]>(config).SetStatisticsHandler((_, s) => statistics.OnStatistics(s)).Build();
         for (var i = 0; i < values.Length; i++)
         {
-            var message = new Message<byte[], byte[]> { Key = keys[i], Value = values[i], Timestamp = new Timestamp(createTimes[i], TimestampType.CreateTime) };
-            var target = new TopicPartition(topic, new Partition(i % partitions));
-            while (true)
-            {
-                try
-                {
-                    producer.Produce(target, message, report => failure ??= report.Error.IsError ? report.Error : null);
-                    break;
-                }
-                catch (ProduceException<byte[], byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
-                {
-                    producer.Poll(TimeSpan.FromMilliseconds(50));
-                }
-            }
+            TopicLoader.Produce(producer, new TopicPartition(topic, new Partition(i % partitions)),
+                new Message<byte[], byte[]> { Key = keys[i], Value = values[i], Timestamp = new Timestamp(createTimes[i], TimestampType.CreateTime) },
+                report => failure ??= report.Error.IsError ? report.Error : null);
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
         {

@@ -56,7 +56,8 @@ internal static class TopicLoader
         foreach (var payload in PeerPayloads(events, partitions))
         {
             ct.ThrowIfCancellationRequested();
-            Produce(producer, new TopicPartition(topic, new Partition((int)(i++ % partitions))), payload, r => failure ??= r.Error.IsError ? r.Error : null);
+            Produce(producer, new TopicPartition(topic, new Partition((int)(i++ % partitions))), new Message<Null, byte[]> { Value = payload },
+                r => failure ??= r.Error.IsError ? r.Error : null);
         }
         while (producer.Flush(TimeSpan.FromSeconds(1)) > 0)
             ct.ThrowIfCancellationRequested();
@@ -65,13 +66,8 @@ internal static class TopicLoader
     }
 
     /// <summary>Produces one message, serving delivery reports while the client's queue is full instead of failing.</summary>
-    /// <param name="createTimeMs">The record's CreateTime (what a count-model envelope codes its event time against); null: now.</param>
-    public static void Produce(IProducer<Null, byte[]> producer, TopicPartition target, byte[] value, Action<DeliveryReport<Null, byte[]>> onDelivery,
-        long? createTimeMs = null)
+    public static void Produce<TKey>(IProducer<TKey, byte[]> producer, TopicPartition target, Message<TKey, byte[]> message, Action<DeliveryReport<TKey, byte[]>> onDelivery)
     {
-        var message = new Message<Null, byte[]> { Value = value };
-        if (createTimeMs is { } ms)
-            message.Timestamp = new Timestamp(ms, TimestampType.CreateTime);
         while (true)
         {
             try
@@ -79,7 +75,7 @@ internal static class TopicLoader
                 producer.Produce(target, message, onDelivery);
                 return;
             }
-            catch (ProduceException<Null, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
+            catch (ProduceException<TKey, byte[]> ex) when (ex.Error.Code == ErrorCode.Local_QueueFull)
             {
                 producer.Poll(TimeSpan.FromMilliseconds(50));
             }

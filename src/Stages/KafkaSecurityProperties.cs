@@ -20,4 +20,16 @@ public static class KafkaSecurityProperties
         }
         return selected;
     }
+
+    /// <summary>
+    /// The settings of one client of the cluster: the security entries of <paramref name="properties"/>, then that
+    /// client's own <paramref name="clientProperties"/>, which win.
+    /// </summary>
+    public static Dictionary<string, string> SelectWith(IEnumerable<KeyValuePair<string, string>> properties, IEnumerable<KeyValuePair<string, string>>? clientProperties)
+    {
+        var merged = Select(properties);
+        foreach (var (key, value) in clientProperties ?? [])
+            merged[key] = value;
+        return merged;
+    }
 }

@@ -26,16 +26,7 @@ internal sealed record CodecProduceRequest(string BootstrapServers, string Topic
     public IReadOnlyDictionary<string, string> DeadLetterProducerProperties => KafkaSecurityProperties.Select(ConsumerProperties);
 
     /// <summary>The envelope producer: the security part of Kafka:Properties, then Produce:Properties.</summary>
-    public IReadOnlyDictionary<string, string> EnvelopeProducerProperties
-    {
-        get
-        {
-            var merged = KafkaSecurityProperties.Select(ConsumerProperties);
-            foreach (var (key, value) in ProduceProperties ?? new Dictionary<string, string>())
-                merged[key] = value;
-            return merged;
-        }
-    }
+    public IReadOnlyDictionary<string, string> EnvelopeProducerProperties => KafkaSecurityProperties.SelectWith(ConsumerProperties, ProduceProperties);
 }
 
 /// <param name="BytesIn">Input bytes of the events that were sent (dead-lettered input is not counted).</param>

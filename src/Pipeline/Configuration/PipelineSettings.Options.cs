@@ -128,12 +128,7 @@ public sealed partial class PipelineSettings
     };
 
     /// <param name="deadLetterProperties">In place of DeadLetter:Properties (null: those).</param>
-    private Dictionary<string, string> MergeProducerProperties(IReadOnlyDictionary<string, string>? deadLetterProperties = null)
-    {
-        // Consumer-only settings would make the producer refuse to start.
-        var merged = KafkaSecurityProperties.Select(Kafka.Properties);
-        foreach (var (key, value) in deadLetterProperties ?? DeadLetter.Properties)
-            merged[key] = value;
-        return merged;
-    }
+    private Dictionary<string, string> MergeProducerProperties(IReadOnlyDictionary<string, string>? deadLetterProperties = null) =>
+        // Only the security part of Kafka:Properties: consumer-only settings would make the producer refuse to start.
+        KafkaSecurityProperties.SelectWith(Kafka.Properties, deadLetterProperties ?? DeadLetter.Properties);
 }
